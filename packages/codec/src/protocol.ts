@@ -1,0 +1,430 @@
+import { CodecError } from './errors.js';
+import { decodeFrames, encodeFrameInto, encodedFrameLength } from './frame.js';
+import { decodeText, encodeText } from './text.js';
+
+/*
+ * The queue protocol: one request per frame, one reply frame per request.
+ *
+ *   request = [ "#" id " " ] verb *( " " arg ) [ ":" body ]
+ *   reply   = [ "#" id " " ] status [ ":" body ]
+ *
+ * The seed commands (`PUT:<msg>`, `GET`, `SIZE`) sent without an id or arguments get the seed
+ * prototype's replies byte for byte. A request with an id, arguments or a newer verb gets a
+ * typed reply whose status word says what it is (MSG, EMPTY, ...). PROTOCOL.md is the reference.
+ */
+
+export type Verb = 'PUT' | 'GET' | 'SIZE' | 'RESERVE' | 'ACK' | 'NACK' | 'EXTEND' | 'STATS';
+
+/** Verbs the seed prototype knows; their bare form gets seed replies. */
+export const SEED_VERBS: readonly Verb[] = ['PUT', 'GET', 'SIZE'];
+
+interface RequestBase {
+  /** Correlation id, echoed in the reply. */
+  readonly id?: string;
+  /** Named queue on the node; the default queue when absent. */
+  readonly queue?: string;
+}
+
+export type Request =
+  | (RequestBase & { readonly verb: 'PUT'; readonly body: Uint8Array; /** idempotency key */ readonly key?: string })
+  | (RequestBase & { readonly verb: 'GET'; readonly max?: number })
+  | (RequestBase & { readonly verb: 'SIZE' })
+  | (RequestBase & { readonly verb: 'RESERVE'; readonly max?: number; readonly leaseMs?: number })
+  | (RequestBase & { readonly verb: 'ACK'; readonly token: string })
+  | (RequestBase & { readonly verb: 'NACK'; readonly token: string; readonly delayMs?: number })
+  | (RequestBase & { readonly verb: 'EXTEND'; readonly token: string; readonly leaseMs: number })
+  | (RequestBase & { readonly verb: 'STATS' });
+
+/** A leased message: `token` names this delivery for ACK, NACK and EXTEND. */
+export interface Delivery {
+  readonly token: string;
+  /** 1 on first delivery, raised by every redelivery. */
+  readonly deliveries: number;
+  readonly body: Uint8Array;
+}
+
+/**
+ * Error codes carried in `ERR <CODE> <sentence>` replies. Clients expose them as
+ * `ERR_<CODE>` (see `errorCodeOf`), the one table shared by both ends.
+ */
+export const WIRE_ERROR_CODES = {
+  BAD_FRAME: 'the datagram is not a whole, valid LHHTTT frame (or not UTF-8)',
+  UNKNOWN_VERB: 'the command verb is not one this node knows',
+  BAD_REQUEST: 'a known verb with malformed or out-of-range arguments',
+  TOO_LARGE: 'the message could never fit in a reply datagram',
+  FULL: 'the queue is at its message or byte bound (backpressure): retry later',
+  UNKNOWN_LEASE: 'the lease token is not held: already acked, expired or never issued',
+  INTERNAL: 'the node failed to carry out a valid request (e.g. storage error)',
+} as const;
+
+export type WireErrorCode = keyof typeof WIRE_ERROR_CODES;
+
+export function isWireErrorCode(code: string): code is WireErrorCode {
+  return Object.hasOwn(WIRE_ERROR_CODES, code);
+}
+
+/** The `code` a client error carries for a wire error code: `FULL` -> `ERR_FULL`. */
+export function errorCodeOf(wire: WireErrorCode): `ERR_${WireErrorCode}` {
+  return `ERR_${wire}`;
+}
+
+export type Reply =
+  | { readonly kind: 'put'; readonly id?: string; readonly bytes: number; readonly duplicate: boolean }
+  | { readonly kind: 'message'; readonly id?: string; readonly body: Uint8Array }
+  | { readonly kind: 'empty'; readonly id?: string }
+  | { readonly kind: 'messages'; readonly id?: string; readonly bodies: Uint8Array[] }
+  | { readonly kind: 'leased'; readonly id?: string; readonly deliveries: Delivery[] }
+  | { readonly kind: 'size'; readonly id?: string; readonly size: number }
+  | { readonly kind: 'ok'; readonly id?: string }
+  | { readonly kind: 'stats'; readonly id?: string; readonly stats: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'error'; readonly id?: string; readonly code: WireErrorCode; readonly message: string };
+
+/** Limits on request fields; a request outside them is `BAD_REQUEST`. */
+export const PROTOCOL_LIMITS = {
+  maxIdLength: 40,
+  maxNameLength: 64,
+  maxBatch: 1000,
+  maxLeaseMs: 86_400_000,
+} as const;
+
+const COLON = 0x3a;
+const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+
+function badRequest(message: string): CodecError {
+  return new CodecError('ERR_BAD_REQUEST', message);
+}
+
+/** A request without id or arguments, using a seed verb: it gets the seed's reply bytes. */
+export function isSeedForm(request: Request): boolean {
+  if (request.id !== undefined || request.queue !== undefined) return false;
+  switch (request.verb) {
+    case 'PUT':
+      return request.key === undefined;
+    case 'GET':
+      return request.max === undefined;
+    case 'SIZE':
+      return true;
+    default:
+      return false;
+  }
+}
+
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i] as number);
+  return s;
+}
+
+function parseCount(name: string, text: string, min: number, max: number): number {
+  if (!/^\d{1,15}$/.test(text)) throw badRequest(`${name} must be a decimal integer, got "${text}"`);
+  const value = Number(text);
+  if (value < min || value > max) throw badRequest(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function checkName(what: string, value: string, maxLength: number): string {
+  if (value.length === 0 || value.length > maxLength || !NAME_RE.test(value)) {
+    throw badRequest(`${what} must be 1-${maxLength} characters of A-Z a-z 0-9 _ . -, got "${value.slice(0, 80)}"`);
+  }
+  return value;
+}
+
+/** Error thrown by `parseRequest` for an unknown verb; carries the verb text. */
+export class UnknownVerbError extends CodecError {
+  readonly verb: string;
+  constructor(verb: string) {
+    super('ERR_UNKNOWN_VERB', `unknown verb "${verb.slice(0, 40)}"; known: PUT GET SIZE RESERVE ACK NACK EXTEND STATS`);
+    this.verb = verb;
+  }
+}
+
+/**
+ * Parses a request payload. Throws `UnknownVerbError` for an unknown verb and `CodecError`
+ * `ERR_BAD_REQUEST` for malformed arguments. The body of a PUT is a view into `payload`.
+ * Only the head (before the first `:`) is examined; callers validate UTF-8 where they need to.
+ */
+export function parseRequest(payload: Uint8Array): Request {
+  let headEnd = payload.indexOf(COLON);
+  const hasBody = headEnd >= 0;
+  if (!hasBody) headEnd = payload.length;
+  const head = latin1(payload, 0, headEnd);
+  const tokens = head.split(' ');
+  let id: string | undefined;
+  if (tokens[0]?.startsWith('#')) {
+    id = checkName('request id', tokens[0].slice(1), PROTOCOL_LIMITS.maxIdLength);
+    tokens.shift();
+  }
+  const verbText = tokens.shift() ?? '';
+  const options: Record<string, string> = {};
+  const positional: string[] = [];
+  for (const token of tokens) {
+    const eq = token.indexOf('=');
+    if (eq > 0) {
+      const key = token.slice(0, eq);
+      if (Object.hasOwn(options, key)) throw badRequest(`argument ${key} given twice`);
+      options[key] = token.slice(eq + 1);
+    } else positional.push(token);
+  }
+  const base: { id?: string; queue?: string } = {};
+  if (id !== undefined) base.id = id;
+  if (options.q !== undefined) base.queue = checkName('queue name', options.q, PROTOCOL_LIMITS.maxNameLength);
+  const allow = (keys: string[], positionals: number): void => {
+    for (const key of Object.keys(options)) {
+      if (key !== 'q' && !keys.includes(key)) throw badRequest(`${verbText} takes no argument "${key}"`);
+    }
+    if (positional.length !== positionals) {
+      throw badRequest(`${verbText} takes ${positionals === 0 ? 'no' : positionals} positional argument${positionals === 1 ? '' : 's'}, got ${positional.length}`);
+    }
+  };
+  switch (verbText) {
+    case 'PUT': {
+      allow(['key'], 0);
+      const body = hasBody ? payload.subarray(headEnd + 1) : payload.subarray(payload.length);
+      if (options.key !== undefined) {
+        return { ...base, verb: 'PUT', body, key: checkName('key', options.key, PROTOCOL_LIMITS.maxNameLength) };
+      }
+      return { ...base, verb: 'PUT', body };
+    }
+    case 'GET':
+      // The seed ignored anything after `GET:`, so the body is ignored here too.
+      allow(['max'], 0);
+      if (options.max !== undefined) return { ...base, verb: 'GET', max: parseCount('max', options.max, 1, PROTOCOL_LIMITS.maxBatch) };
+      return { ...base, verb: 'GET' };
+    case 'SIZE':
+      allow([], 0);
+      return { ...base, verb: 'SIZE' };
+    case 'STATS':
+      allow([], 0);
+      return { ...base, verb: 'STATS' };
+    case 'RESERVE': {
+      allow(['max', 'lease'], 0);
+      const request: { max?: number; leaseMs?: number } = {};
+      if (options.max !== undefined) request.max = parseCount('max', options.max, 1, PROTOCOL_LIMITS.maxBatch);
+      if (options.lease !== undefined) request.leaseMs = parseCount('lease', options.lease, 1, PROTOCOL_LIMITS.maxLeaseMs);
+      return { ...base, verb: 'RESERVE', ...request };
+    }
+    case 'ACK': {
+      allow([], 1);
+      return { ...base, verb: 'ACK', token: checkName('lease token', positional[0] as string, PROTOCOL_LIMITS.maxNameLength) };
+    }
+    case 'NACK': {
+      allow(['delay'], 1);
+      const token = checkName('lease token', positional[0] as string, PROTOCOL_LIMITS.maxNameLength);
+      if (options.delay !== undefined) {
+        return { ...base, verb: 'NACK', token, delayMs: parseCount('delay', options.delay, 0, PROTOCOL_LIMITS.maxLeaseMs) };
+      }
+      return { ...base, verb: 'NACK', token };
+    }
+    case 'EXTEND': {
+      allow(['lease'], 1);
+      if (options.lease === undefined) throw badRequest('EXTEND needs lease=<ms>');
+      return {
+        ...base,
+        verb: 'EXTEND',
+        token: checkName('lease token', positional[0] as string, PROTOCOL_LIMITS.maxNameLength),
+        leaseMs: parseCount('lease', options.lease, 1, PROTOCOL_LIMITS.maxLeaseMs),
+      };
+    }
+    default:
+      throw new UnknownVerbError(verbText);
+  }
+}
+
+function joinHeadBody(head: string, body: Uint8Array | undefined): Uint8Array {
+  const headBytes = encodeText(head);
+  if (body === undefined) return headBytes;
+  const out = new Uint8Array(headBytes.length + 1 + body.length);
+  out.set(headBytes, 0);
+  out[headBytes.length] = COLON;
+  out.set(body, headBytes.length + 1);
+  return out;
+}
+
+/** The payload of a request (frame it with `encodeFrame`). */
+export function encodeRequest(request: Request): Uint8Array {
+  const parts: string[] = [];
+  if (request.id !== undefined) parts.push(`#${request.id}`);
+  parts.push(request.verb);
+  let body: Uint8Array | undefined;
+  switch (request.verb) {
+    case 'PUT':
+      if (request.key !== undefined) parts.push(`key=${request.key}`);
+      body = request.body;
+      break;
+    case 'GET':
+      if (request.max !== undefined) parts.push(`max=${request.max}`);
+      break;
+    case 'RESERVE':
+      if (request.max !== undefined) parts.push(`max=${request.max}`);
+      if (request.leaseMs !== undefined) parts.push(`lease=${request.leaseMs}`);
+      break;
+    case 'ACK':
+      parts.push(request.token);
+      break;
+    case 'NACK':
+      parts.push(request.token);
+      if (request.delayMs !== undefined) parts.push(`delay=${request.delayMs}`);
+      break;
+    case 'EXTEND':
+      parts.push(request.token, `lease=${request.leaseMs}`);
+      break;
+    case 'SIZE':
+    case 'STATS':
+      break;
+  }
+  if (request.queue !== undefined) parts.push(`q=${request.queue}`);
+  return joinHeadBody(parts.join(' '), body);
+}
+
+function concatFrames(items: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const item of items) total += encodedFrameLength(item.length);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const item of items) offset = encodeFrameInto(out, offset, item);
+  return out;
+}
+
+/**
+ * The payload of a reply. `seedForm` (see `isSeedForm`) selects the seed prototype's bytes
+ * for PUT, GET and SIZE replies; errors are `ERR <CODE> <sentence>` in both forms.
+ */
+export function encodeReply(reply: Reply, seedForm = false): Uint8Array {
+  const prefix = reply.id === undefined ? '' : `#${reply.id} `;
+  switch (reply.kind) {
+    case 'put':
+      return encodeText(`${prefix}PUT ${reply.bytes} bytes${reply.duplicate && !seedForm ? ' DUP' : ''}`);
+    case 'message':
+      return seedForm ? reply.body : joinHeadBody(`${prefix}MSG`, reply.body);
+    case 'empty':
+      return seedForm ? new Uint8Array(0) : encodeText(`${prefix}EMPTY`);
+    case 'size':
+      return encodeText(seedForm ? String(reply.size) : `${prefix}SIZE ${reply.size}`);
+    case 'messages':
+      return joinHeadBody(`${prefix}MSGS ${reply.bodies.length}`, concatFrames(reply.bodies));
+    case 'leased': {
+      const items = reply.deliveries.map((d) => joinHeadBody(`${d.token} ${d.deliveries}`, d.body));
+      return joinHeadBody(`${prefix}LEASED ${items.length}`, concatFrames(items));
+    }
+    case 'ok':
+      return encodeText(`${prefix}OK`);
+    case 'stats':
+      return joinHeadBody(`${prefix}STATS`, encodeText(JSON.stringify(reply.stats)));
+    case 'error':
+      return encodeText(`${prefix}ERR ${reply.code} ${reply.message}`);
+  }
+}
+
+function badReply(message: string): CodecError {
+  return new CodecError('ERR_BAD_REPLY', message);
+}
+
+/**
+ * The correlation id of a reply payload, or undefined. Cheap: a client matches replies to
+ * requests with it before parsing them.
+ */
+export function replyId(payload: Uint8Array): string | undefined {
+  if (payload[0] !== 0x23) return undefined;
+  const space = payload.indexOf(0x20);
+  if (space < 2) return undefined;
+  return latin1(payload, 1, space);
+}
+
+function parseError(text: string, id: string | undefined): Reply | undefined {
+  const match = /^ERR ([A-Z_]+) ?(.*)$/s.exec(text);
+  if (!match) return undefined;
+  const code = match[1] as string;
+  const base = id === undefined ? {} : { id };
+  return { ...base, kind: 'error', code: isWireErrorCode(code) ? code : 'INTERNAL', message: match[2] ?? '' };
+}
+
+/**
+ * Parses a reply payload to `request`. Seed-form requests are read as the seed prototype
+ * answers them (a GET reply is the bare message); others by their status word.
+ */
+export function parseReply(payload: Uint8Array, request: Request): Reply {
+  if (isSeedForm(request)) return parseSeedReply(payload, request.verb);
+  const id = replyId(payload);
+  const start = id === undefined ? 0 : id.length + 2;
+  let headEnd = payload.indexOf(COLON, start);
+  const hasBody = headEnd >= 0;
+  if (!hasBody) headEnd = payload.length;
+  const body = payload.subarray(hasBody ? headEnd + 1 : payload.length);
+  const head = latin1(payload, start, headEnd);
+  const base = id === undefined ? {} : { id };
+  if (head.startsWith('ERR ')) {
+    return parseError(decodeText(payload.subarray(start)), id) ?? raise(badReply(`malformed error reply "${head.slice(0, 80)}"`));
+  }
+  const words = head.split(' ');
+  switch (words[0]) {
+    case 'PUT': {
+      const match = /^PUT (\d+) bytes( DUP)?$/.exec(head);
+      if (!match) throw badReply(`malformed PUT reply "${head.slice(0, 80)}"`);
+      return { ...base, kind: 'put', bytes: Number(match[1]), duplicate: match[2] !== undefined };
+    }
+    case 'MSG':
+      return { ...base, kind: 'message', body };
+    case 'EMPTY':
+      return { ...base, kind: 'empty' };
+    case 'SIZE':
+      return { ...base, kind: 'size', size: parseReplyCount(words[1]) };
+    case 'OK':
+      return { ...base, kind: 'ok' };
+    case 'MSGS': {
+      const bodies = body.length === 0 ? [] : decodeFrames(body);
+      if (bodies.length !== parseReplyCount(words[1])) throw badReply('MSGS count disagrees with the frames it carries');
+      return { ...base, kind: 'messages', bodies };
+    }
+    case 'LEASED': {
+      const items = body.length === 0 ? [] : decodeFrames(body);
+      if (items.length !== parseReplyCount(words[1])) throw badReply('LEASED count disagrees with the frames it carries');
+      return { ...base, kind: 'leased', deliveries: items.map(parseDelivery) };
+    }
+    case 'STATS': {
+      let stats: unknown;
+      try {
+        stats = JSON.parse(decodeText(body));
+      } catch (cause) {
+        throw new CodecError('ERR_BAD_REPLY', 'STATS reply is not JSON', { cause });
+      }
+      if (typeof stats !== 'object' || stats === null) throw badReply('STATS reply is not a JSON object');
+      return { ...base, kind: 'stats', stats: stats as Record<string, unknown> };
+    }
+    default:
+      throw badReply(`unknown reply status "${head.slice(0, 80)}"`);
+  }
+}
+
+function raise(error: Error): never {
+  throw error;
+}
+
+function parseReplyCount(text: string | undefined): number {
+  if (text === undefined || !/^\d{1,15}$/.test(text)) throw badReply(`expected a count, got "${text ?? ''}"`);
+  return Number(text);
+}
+
+function parseDelivery(item: Uint8Array): Delivery {
+  const colon = item.indexOf(COLON);
+  if (colon < 0) throw badReply('leased item without a body separator');
+  const [token, deliveries] = latin1(item, 0, colon).split(' ');
+  if (token === undefined || token.length === 0) throw badReply('leased item without a token');
+  return { token, deliveries: parseReplyCount(deliveries), body: item.subarray(colon + 1) };
+}
+
+function parseSeedReply(payload: Uint8Array, verb: Verb): Reply {
+  if (verb === 'GET') {
+    // The seed answers GET with the bare message; an empty payload means an empty queue.
+    return payload.length === 0 ? { kind: 'empty' } : { kind: 'message', body: payload };
+  }
+  const text = decodeText(payload);
+  const error = parseError(text, undefined);
+  if (error) return error;
+  if (verb === 'PUT') {
+    const match = /^PUT (\d+) bytes$/.exec(text);
+    if (!match) throw badReply(`malformed PUT reply "${text.slice(0, 80)}"`);
+    return { kind: 'put', bytes: Number(match[1]), duplicate: false };
+  }
+  if (!/^\d{1,15}$/.test(text)) throw badReply(`malformed SIZE reply "${text.slice(0, 80)}"`);
+  return { kind: 'size', size: Number(text) };
+}
