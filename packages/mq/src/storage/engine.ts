@@ -1,0 +1,52 @@
+/**
+ * Storage engines persist what a queue holds; they hold no guarantee logic. Leases,
+ * redelivery, dead letters, dedup and bounds live in the queue above, once, for every engine.
+ *
+ * The queue keeps its working set in memory and tells the engine what changed: a message
+ * appended, a message removed for good (GET, ACK, moved to dead letters). Leases are not
+ * persisted, so a message reserved but not acked when the node stopped is live again after
+ * recovery: at-least-once across restarts.
+ */
+
+export interface StoredMessage {
+  /** Unique within its queue, increasing in enqueue order. */
+  readonly seq: number;
+  readonly body: Uint8Array;
+  /** Idempotency key of the PUT that enqueued it, kept so dedup survives restarts. */
+  readonly key?: string;
+  /** Enqueue time, ms since the epoch. */
+  readonly enqueuedAt: number;
+}
+
+export interface RecoveredState {
+  /** Messages appended and not removed, ascending by `seq`. */
+  readonly messages: StoredMessage[];
+  /** The `seq` to use for the next append (above every seq ever written). */
+  readonly nextSeq: number;
+  /** Idempotency keys the engine still knows of (live or removed), with their enqueue time. */
+  readonly keys: ReadonlyMap<string, number>;
+}
+
+/** `always`: fsync before a put is acknowledged (group commit); `never`: leave it to the OS; a number: fsync at most every N ms. */
+export type FsyncPolicy = 'always' | 'never' | number;
+
+export interface StorageEngine {
+  readonly kind: string;
+  /** Recovers the stored state; called once before any other method. */
+  open(): Promise<RecoveredState>;
+  /** Records an enqueue. Buffered: durable once a later `flush()` resolves. */
+  append(message: StoredMessage): void;
+  /** Records that a message left the queue for good. */
+  remove(seq: number): void;
+  /**
+   * Resolves once every append and remove made before the call is as durable as the
+   * policy promises. Concurrent callers share one write and one fsync (group commit).
+   */
+  flush(): Promise<void>;
+  /** True when the node must await `flush()` before acknowledging a put (`--fsync always`). */
+  readonly syncBeforeAck: boolean;
+  close(): Promise<void>;
+}
+
+/** Makes the engine of one named queue. */
+export type EngineFactory = (queueName: string) => StorageEngine;
