@@ -4,7 +4,9 @@ import type { RecoveredState, StorageEngine } from './engine.js';
 export function createMemoryEngine(): StorageEngine {
   return {
     kind: 'memory',
-    open: (): Promise<RecoveredState> => Promise.resolve({ messages: [], nextSeq: 1, keys: new Map() }),
+    // Sequence numbers start from the clock, so a restarted memory node never reuses the ids
+    // (and so the idempotency keys derived from them downstream) of its previous life.
+    open: (): Promise<RecoveredState> => Promise.resolve({ messages: [], nextSeq: Date.now() * 1000, keys: new Map() }),
     append: () => {},
     remove: () => {},
     flush: () => Promise.resolve(),
