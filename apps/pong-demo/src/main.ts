@@ -1,1 +1,84 @@
-export {};
+#!/usr/bin/env node
+import { createRequire } from 'node:module';
+import { createLogger, onShutdownSignal, runCli } from '@streampy/runtime';
+import type { Child } from './children.js';
+import { playPong, type Snapshot } from './game.js';
+import { HELP, parseCommand } from './options.js';
+import { Screen, renderLine, renderScreen, renderSummary } from './view.js';
+
+const PROGRAM = 'pong-demo';
+const SCREEN_INTERVAL_MS = 250;
+const LINE_INTERVAL_MS = 1000;
+
+/**
+ * Whatever way the demo ends (an error, an uncaught exception, a second Ctrl-C that exits at
+ * once), no child may outlive it: the children run in their own process groups, so nothing
+ * else would stop them.
+ */
+function guardChildren(): (child: Child) => void {
+  const children = new Set<Child>();
+  const killAll = (): void => {
+    for (const child of children) child.signal('SIGKILL');
+  };
+  process.on('exit', killAll);
+  const crash = (error: unknown): void => {
+    process.stderr.write(`${PROGRAM}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    killAll();
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+  return (child) => children.add(child);
+}
+
+async function main(): Promise<number> {
+  const command = parseCommand(process.argv.slice(2));
+  if (command.kind === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (command.kind === 'version') {
+    const manifest = createRequire(import.meta.url)('../package.json') as { version: string };
+    process.stdout.write(`${PROGRAM} ${manifest.version}\n`);
+    return 0;
+  }
+  const { options } = command;
+  const screen = !options.json && process.stdout.isTTY ? new Screen(process.stdout) : undefined;
+  // On a live screen, log lines would tear the picture: only problems are logged there.
+  const logger = createLogger({ name: PROGRAM, level: screen ? 'warn' : 'info' });
+  const track = guardChildren();
+  const stopper = new AbortController();
+  let stopping = false;
+  const removeSignalHandlers = onShutdownSignal((signal) => {
+    stopping = true;
+    screen?.close();
+    logger.info('stopping', { signal });
+    if (screen) process.stderr.write('\nstopping: worker first, then counting the balls...\n');
+    stopper.abort();
+  });
+  const show = (snapshot: Snapshot): void => {
+    if (stopping) return;
+    if (screen) screen.draw(renderScreen(snapshot));
+    else process.stdout.write(`${renderLine(snapshot)}\n`);
+  };
+  try {
+    const summary = await playPong(options, {
+      logger,
+      stopSignal: stopper.signal,
+      intervalMs: screen ? SCREEN_INTERVAL_MS : LINE_INTERVAL_MS,
+      track,
+      ...(options.json ? {} : { onSnapshot: show }),
+    });
+    stopping = true;
+    screen?.close();
+    if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else process.stdout.write(`${renderSummary(summary).join('\n')}\n`);
+    return 0;
+  } finally {
+    stopping = true;
+    screen?.close();
+    removeSignalHandlers();
+  }
+}
+
+runCli(PROGRAM, main);

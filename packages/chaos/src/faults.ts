@@ -34,9 +34,9 @@ function checkProbability(name: string, value: number | undefined): void {
   }
 }
 
-function checkDelay(value: number): void {
+function checkDelay(value: number, name = 'delayMs'): void {
   if (!Number.isInteger(value) || value < 0 || value > 60_000) {
-    throw new ChaosError('ERR_BAD_FAULT_SPEC', `delay must be a whole number of ms between 0 and 60000, got ${String(value)}`);
+    throw new ChaosError('ERR_BAD_FAULT_SPEC', `${name} must be a whole number of ms between 0 and 60000, got ${String(value)}`);
   }
 }
 
@@ -48,7 +48,7 @@ export function validateFaultSpec(spec: FaultSpec): FaultSpec {
   else if (delay !== undefined) {
     checkDelay(delay[0]);
     checkDelay(delay[1]);
-    if (delay[0] > delay[1]) throw new ChaosError('ERR_BAD_FAULT_SPEC', `delay range ${delay[0]}-${delay[1]} is reversed`);
+    if (delay[0] > delay[1]) throw new ChaosError('ERR_BAD_FAULT_SPEC', `delayMs range ${delay[0]}-${delay[1]} is reversed`);
   }
   return spec;
 }
@@ -88,13 +88,15 @@ export function hasFaults(spec: FaultSpec): boolean {
 }
 
 /** Parses a CLI delay: `5` (fixed) or `0-5` (uniform range), in ms. */
-export function parseDelay(text: string): number | [number, number] {
+export function parseDelay(name: string, text: string): number | [number, number] {
   const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text.trim());
-  if (!match) throw new ChaosError('ERR_BAD_FAULT_SPEC', `delay must be MS or MIN-MAX in ms (e.g. 0-5), got "${text}"`);
+  if (!match) throw new ChaosError('ERR_BAD_FAULT_SPEC', `${name} must be MS or MIN-MAX in ms (e.g. 0-5), got "${text}"`);
   const min = Number(match[1]);
-  const spec: number | [number, number] = match[2] === undefined ? min : [min, Number(match[2])];
-  validateFaultSpec({ delayMs: spec });
-  return spec;
+  const max = match[2] === undefined ? min : Number(match[2]);
+  checkDelay(min, name);
+  checkDelay(max, name);
+  if (min > max) throw new ChaosError('ERR_BAD_FAULT_SPEC', `${name} range ${min}-${max} is reversed`);
+  return match[2] === undefined ? min : [min, max];
 }
 
 /** Parses a CLI probability such as `0.2`. */

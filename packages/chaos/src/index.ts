@@ -1,1 +1,15 @@
-export {};
+export { ChaosError } from './errors.js';
+export type { ChaosErrorCode } from './errors.js';
+export { createFaultDecider, describeFaults, hasFaults, parseDelay, parseProbability, validateFaultSpec } from './faults.js';
+export type { FaultDecision, FaultSpec } from './faults.js';
+export { deriveSeed, seededRandom } from './random.js';
+export type { Random } from './random.js';
+export { createFaultProxy } from './proxy.js';
+export type { DirectionStats, FaultProxy, FaultProxyOptions, ProxyStats } from './proxy.js';
+export { formatCheckReport, formatProxyStats } from './report.js';
+export { runCheck } from './check.js';
+export type { CheckOptions, CheckReport, DrainMode } from './check.js';
+export { encodeCheckMessage, verifyCheckMessage } from './message.js';
+export type { CheckedMessage } from './message.js';
+export { GUARANTEES, isGuarantee, judge } from './verdict.js';
+export type { Guarantee, Verdict } from './verdict.js';

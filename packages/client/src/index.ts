@@ -1,1 +1,15 @@
-export {};
+export { createClient } from './client.js';
+export type {
+  ClientOptions,
+  ClientProtocol,
+  NackOptions,
+  PutOptions,
+  PutResult,
+  QueueClient,
+  QueueOptions,
+  ReserveOptions,
+} from './client.js';
+export { BadReplyError, ClientClosedError, ClientError, QueueFullError, RemoteError, TimeoutError } from './errors.js';
+export type { ClientErrorCode } from './errors.js';
+export type { Delivery, Reply, Request } from '@streampy/codec';
+export type { HostPort } from '@streampy/runtime';

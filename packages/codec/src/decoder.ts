@@ -1,42 +1,42 @@
 import { CodecError } from './errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, type DecodeOptions } from './frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, checkLimit, lengthDigits, readDeclaredLength, type DecodeOptions } from './frame.js';
 
 const enum State {
+  /** Between frames. */
   Start,
-  Digits,
+  /** Part of a header is in `#header`. */
+  Header,
+  /** The header is read and part of the payload is in `#payload`. */
   Payload,
 }
 
-function hexValue(byte: number): number {
-  if (byte >= 48 && byte <= 57) return byte - 48;
-  const lower = byte | 0x20;
-  if (lower >= 97 && lower <= 102) return lower - 87;
-  return -1;
-}
+/** Header byte plus up to 15 length digits. */
+const MAX_HEADER_BYTES = 16;
 
 /**
  * Decodes frames from a byte stream cut at arbitrary points (a TCP socket, a file, a
  * sequence of datagrams). An explicit state machine: the declared length is checked against
- * `maxFrameBytes` digit by digit, before any payload byte is buffered.
+ * `maxFrameBytes` as soon as the header is complete, before any payload byte is buffered.
+ * A header split across chunks is held in a 16-byte buffer until it is whole.
  *
  * After an error the stream cannot be resynchronised: every later call throws the same error.
  */
 export class FrameDecoder {
   readonly maxFrameBytes: number;
   #state = State.Start;
-  #digitsLeft = 0;
-  #length = 0;
+  /** Stream offset of the frame being read, for error offsets. */
+  #frameStart = 0;
+  #header = new Uint8Array(MAX_HEADER_BYTES);
+  #headerFilled = 0;
+  #headerLength = 0;
   #payload: Uint8Array | undefined;
   #filled = 0;
+  /** Bytes pushed before the current chunk. */
   #consumed = 0;
   #failure: CodecError | undefined;
 
   constructor(options?: DecodeOptions) {
-    const limit = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    if (!Number.isSafeInteger(limit) || limit < 0) {
-      throw new RangeError(`maxFrameBytes must be a non-negative safe integer, got ${String(limit)}`);
-    }
-    this.maxFrameBytes = limit;
+    this.maxFrameBytes = checkLimit(options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
   }
 
   /** True when a frame has been started but not completed. */
@@ -51,69 +51,14 @@ export class FrameDecoder {
   push(chunk: Uint8Array): Uint8Array[] {
     if (this.#failure) throw this.#failure;
     const frames: Uint8Array[] = [];
-    let i = 0;
-    const n = chunk.length;
-    while (i < n) {
-      switch (this.#state) {
-        case State.Start: {
-          const digits = hexValue(chunk[i] as number);
-          if (digits <= 0) {
-            this.#fail(
-              digits === 0
-                ? new CodecError('ERR_ZERO_LENGTH_DIGITS', 'header declares 0 length digits (L must be 1-f)', { offset: this.#consumed + i })
-                : new CodecError('ERR_BAD_HEADER', `header byte 0x${(chunk[i] as number).toString(16).padStart(2, '0')} is not a hex digit`, { offset: this.#consumed + i }),
-            );
-          }
-          this.#digitsLeft = digits;
-          this.#length = 0;
-          this.#state = State.Digits;
-          i++;
-          break;
-        }
-        case State.Digits: {
-          const value = hexValue(chunk[i] as number);
-          if (value < 0) {
-            this.#fail(new CodecError('ERR_BAD_HEADER', `length digit 0x${(chunk[i] as number).toString(16).padStart(2, '0')} is not a hex digit`, { offset: this.#consumed + i }));
-          }
-          this.#length = this.#length * 16 + value;
-          this.#digitsLeft--;
-          i++;
-          // Fail as soon as the digits seen so far already exceed the limit.
-          if (this.#length * 16 ** this.#digitsLeft > this.maxFrameBytes) {
-            this.#fail(new CodecError('ERR_FRAME_TOO_LARGE', `frame declares more than ${this.maxFrameBytes} payload bytes, the limit`, { offset: this.#consumed + i }));
-          }
-          if (this.#digitsLeft === 0) {
-            if (this.#length === 0) {
-              frames.push(new Uint8Array(0));
-              this.#state = State.Start;
-            } else if (n - i >= this.#length) {
-              frames.push(chunk.subarray(i, i + this.#length));
-              i += this.#length;
-              this.#state = State.Start;
-            } else {
-              this.#payload = new Uint8Array(this.#length);
-              this.#filled = 0;
-              this.#state = State.Payload;
-            }
-          }
-          break;
-        }
-        case State.Payload: {
-          const payload = this.#payload as Uint8Array;
-          const take = Math.min(payload.length - this.#filled, n - i);
-          payload.set(chunk.subarray(i, i + take), this.#filled);
-          this.#filled += take;
-          i += take;
-          if (this.#filled === payload.length) {
-            frames.push(payload);
-            this.#payload = undefined;
-            this.#state = State.Start;
-          }
-          break;
-        }
-      }
+    try {
+      this.#decode(chunk, frames);
+    } catch (error) {
+      // Only CodecErrors are thrown below.
+      this.#failure = error as CodecError;
+      throw error;
     }
-    this.#consumed += n;
+    this.#consumed += chunk.length;
     return frames;
   }
 
@@ -121,12 +66,72 @@ export class FrameDecoder {
   end(): void {
     if (this.#failure) throw this.#failure;
     if (this.#state !== State.Start) {
-      this.#fail(new CodecError('ERR_TRUNCATED', 'stream ended inside a frame', { offset: this.#consumed }));
+      this.#failure = new CodecError('ERR_TRUNCATED', 'stream ended inside a frame', { offset: this.#frameStart });
+      throw this.#failure;
     }
   }
 
-  #fail(error: CodecError): never {
-    this.#failure = error;
-    throw error;
+  #decode(chunk: Uint8Array, frames: Uint8Array[]): void {
+    const n = chunk.length;
+    const base = this.#consumed;
+    let i = 0;
+    if (this.#state === State.Header) {
+      const header = this.#header;
+      const take = Math.min(this.#headerLength - this.#headerFilled, n);
+      header.set(chunk.subarray(0, take), this.#headerFilled);
+      this.#headerFilled += take;
+      if (this.#headerFilled < this.#headerLength) return;
+      const length = readDeclaredLength(header, 1, this.#headerLength - 1, this.maxFrameBytes, this.#frameStart);
+      i = this.#beginPayload(chunk, take, length, frames);
+    } else if (this.#state === State.Payload) {
+      const payload = this.#payload as Uint8Array;
+      i = Math.min(payload.length - this.#filled, n);
+      payload.set(chunk.subarray(0, i), this.#filled);
+      this.#filled += i;
+      if (this.#filled < payload.length) return;
+      frames.push(payload);
+      this.#payload = undefined;
+      this.#state = State.Start;
+    }
+    // The common case: frames lying whole inside the chunk, read without copying.
+    while (i < n) {
+      const digits = lengthDigits(chunk[i] as number, base + i);
+      const start = i + 1 + digits;
+      if (start > n) {
+        this.#frameStart = base + i;
+        this.#header.set(chunk.subarray(i), 0);
+        this.#headerFilled = n - i;
+        this.#headerLength = 1 + digits;
+        this.#state = State.Header;
+        return;
+      }
+      const length = readDeclaredLength(chunk, i + 1, digits, this.maxFrameBytes, base);
+      if (n - start >= length) {
+        frames.push(chunk.subarray(start, start + length));
+        i = start + length;
+      } else {
+        this.#frameStart = base + i;
+        i = this.#beginPayload(chunk, start, length, frames);
+      }
+    }
+  }
+
+  /**
+   * Takes a payload of `length` bytes starting at `i` of a frame whose header is read
+   * (`#frameStart` set); returns the index after what it used.
+   */
+  #beginPayload(chunk: Uint8Array, i: number, length: number, frames: Uint8Array[]): number {
+    const available = chunk.length - i;
+    if (available >= length) {
+      frames.push(chunk.subarray(i, i + length));
+      this.#state = State.Start;
+      return i + length;
+    }
+    const payload = new Uint8Array(length);
+    payload.set(chunk.subarray(i), 0);
+    this.#payload = payload;
+    this.#filled = available;
+    this.#state = State.Payload;
+    return chunk.length;
   }
 }

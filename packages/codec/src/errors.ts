@@ -19,11 +19,14 @@ export class CodecError extends Error {
   readonly code: CodecErrorCode;
   /** Byte offset in the input where the problem was found, when it is known. */
   readonly offset: number | undefined;
+  /** For `ERR_FRAME_TOO_LARGE`: the payload length the header declared, exactly. */
+  readonly declaredLength: bigint | undefined;
 
-  constructor(code: CodecErrorCode, message: string, options?: { offset?: number; cause?: unknown }) {
+  constructor(code: CodecErrorCode, message: string, options?: { offset?: number; declaredLength?: bigint; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.offset = options?.offset;
+    this.declaredLength = options?.declaredLength;
   }
 }
 

@@ -155,7 +155,8 @@ export function parseRequest(payload: Uint8Array): Request {
     tokens.shift();
   }
   const verbText = tokens.shift() ?? '';
-  const options: Record<string, string> = {};
+  // No prototype: an argument named `__proto__` or `constructor` is just an unknown argument.
+  const options = Object.create(null) as Record<string, string>;
   const positional: string[] = [];
   for (const token of tokens) {
     const eq = token.indexOf('=');
@@ -387,7 +388,7 @@ export function parseReply(payload: Uint8Array, request: Request): Reply {
       } catch (cause) {
         throw new CodecError('ERR_BAD_REPLY', 'STATS reply is not JSON', { cause });
       }
-      if (typeof stats !== 'object' || stats === null) throw badReply('STATS reply is not a JSON object');
+      if (typeof stats !== 'object' || stats === null || Array.isArray(stats)) throw badReply('STATS reply is not a JSON object');
       return { ...base, kind: 'stats', stats: stats as Record<string, unknown> };
     }
     default:

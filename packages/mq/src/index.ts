@@ -1,1 +1,10 @@
-export {};
+export { createQueueNode } from './node.js';
+export type { NodeStats, QueueNode, QueueNodeOptions } from './node.js';
+export type { QueueStats } from './queue.js';
+export { MAX_MESSAGE_BYTES, maxMessageBytesFor } from './limits.js';
+export { MqError } from './errors.js';
+export type { MqErrorCode } from './errors.js';
+export { createMemoryEngine } from './storage/memory.js';
+export { createLogEngine } from './storage/log.js';
+export type { LogEngineOptions } from './storage/log.js';
+export type { EngineFactory, FsyncPolicy, RecoveredState, StorageEngine, StoredMessage } from './storage/engine.js';

@@ -1,1 +1,10 @@
-export {};
+export { WorkerError } from './errors.js';
+export type { WorkerErrorCode } from './errors.js';
+export { BUILTIN_FUNCTIONS, isBuiltinFunction } from './functions.js';
+export type { OutputMessage, ResultItem, RoutedMessage, WorkerContext, WorkerFunction, WorkerResult } from './functions.js';
+export { outputKey } from './keys.js';
+export { loadWorkerFunction } from './load.js';
+export type { LoadedFunction } from './load.js';
+export { GUARANTEES, createWorker } from './worker.js';
+export type { Endpoint, Guarantee, Worker, WorkerOptions, WorkerStats } from './worker.js';
+export type { ConnectFunction, WorkerClient, WorkerClientOptions } from './transport.js';

@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+/** Generous: the machine is shared; a run that takes this long is broken, not slow. */
+const RUN_DEADLINE_MS = 25_000;
+
+interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface Running {
+  readonly process: ChildProcess;
+  readonly finished: Promise<Finished>;
+  stdout(): string;
+  stderr(): string;
+}
+
+interface Summary {
+  rounds: number;
+  seconds: number;
+  roundsPerSecond: number;
+  ballsSeeded: number;
+  ballsAtEnd: number;
+  guarantee: string;
+  faults: unknown;
+  pids: number[];
+}
+
+/** Every process a test started or learned of, killed by PID after each test if still alive. */
+const started = new Set<number>();
+
+afterEach(() => {
+  for (const pid of started) {
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  started.clear();
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+function launch(command: string, args: string[], cwd = REPO_ROOT): Running {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) started.add(child.pid);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const finished = new Promise<Finished>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${command} ${args.join(' ')} still running after ${RUN_DEADLINE_MS} ms; stderr: ${stderr.slice(-2000)}`));
+    }, RUN_DEADLINE_MS);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { process: child, finished, stdout: () => stdout, stderr: () => stderr };
+}
+
+function demo(args: string[]): Running {
+  return launch(process.execPath, [MAIN, ...args]);
+}
+
+/** The JSON summary: the last stdout line that is an object (pnpm prints its own lines first). */
+function summaryOf(stdout: string): Summary {
+  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (line === undefined) throw new Error(`no JSON summary in stdout: ${stdout.slice(-1000)}`);
+  return JSON.parse(line) as Summary;
+}
+
+async function waitFor(what: string, condition: () => boolean, deadlineMs = RUN_DEADLINE_MS): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (let polls = 0; polls < deadlineMs / 20 + 1; polls++) {
+    if (condition()) return;
+    if (Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The demo waits for its children's exits, so they must be gone the moment it has exited. */
+function expectAllDead(pids: readonly number[]): void {
+  for (const pid of pids) started.add(pid);
+  expect(pids.filter(isAlive)).toEqual([]);
+}
+
+async function expectConservedRun(args: string[], balls: number): Promise<Summary> {
+  const run = await demo([...args, '--json']).finished;
+  expect(run.stderr).not.toMatch(/"level":"(warn|error)"/);
+  expect(run.code, run.stderr).toBe(0);
+  const summary = summaryOf(run.stdout);
+  expect(summary.pids).toHaveLength(2);
+  expectAllDead(summary.pids);
+  expect(summary.rounds).toBeGreaterThan(0);
+  expect(summary.ballsSeeded).toBe(balls);
+  expect(summary.ballsAtEnd).toBe(balls);
+  return summary;
+}
+
+describe('pong-demo, as a real process with a real queue node and worker', () => {
+  it('plays for --duration and conserves its ball without faults', async () => {
+    const summary = await expectConservedRun(['--duration', '3'], 1);
+    expect(summary.guarantee).toBe('at-least-once');
+    expect(summary.faults).toBeNull();
+    expect(summary.seconds).toBeGreaterThan(0);
+    expect(summary.roundsPerSecond).toBeGreaterThan(0);
+  });
+
+  it("runs through pnpm's start script with pnpm's literal -- in argv", async () => {
+    const run = await launch('pnpm', ['--filter', 'pong-demo', 'start', '--', '--duration', '2', '--json']).finished;
+    expect(run.code, run.stderr).toBe(0);
+    const summary = summaryOf(run.stdout);
+    expectAllDead(summary.pids);
+    expect(summary.rounds).toBeGreaterThan(0);
+    expect(summary.ballsAtEnd).toBe(summary.ballsSeeded);
+  });
+
+  it('conserves 3 balls', async () => {
+    await expectConservedRun(['--duration', '2', '--balls', '3'], 3);
+  });
+
+  it('conserves the balls under exactly-once through a proxy that drops and duplicates', async () => {
+    const summary = await expectConservedRun(['--duration', '3', '--balls', '2', '--guarantee', 'exactly-once', '--drop', '0.1', '--dup', '0.1', '--seed', '7'], 2);
+    expect(summary.faults).toMatchObject({ drop: 0.1, duplicate: 0.1, seed: 7 });
+    const proxy = (summary.faults as { proxy: { toTarget: { dropped: number; duplicated: number }; toClient: { dropped: number } } }).proxy;
+    // The faults really happened: otherwise conservation would prove nothing.
+    expect(proxy.toTarget.dropped + proxy.toClient.dropped).toBeGreaterThan(0);
+    expect(proxy.toTarget.duplicated).toBeGreaterThan(0);
+  });
+
+  it('stops itself and every child on SIGINT mid-run, exit 0, balls conserved', async () => {
+    const run = demo([]);
+    // Plain progress lines (stdout is no TTY): wait until rounds are being played.
+    await waitFor('a progress line with rounds played', () => /rounds=[1-9]/.test(run.stdout()));
+    const seeded = /"event":"balls seeded".*?"queue":(\d+),"worker":(\d+)/.exec(run.stderr());
+    expect(seeded, run.stderr()).not.toBeNull();
+    const pids = [Number(seeded?.[1]), Number(seeded?.[2])];
+    for (const pid of pids) started.add(pid);
+    expect(pids.every(isAlive)).toBe(true);
+    run.process.kill('SIGINT');
+    const finished = await run.finished;
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(finished.stdout).toMatch(/balls: 1 seeded, 1 at the end: conserved/);
+    expectAllDead(pids);
+  });
+
+  it('fails with exit 1 when the worker dies mid-run, and stops the queue node too', async () => {
+    const run = demo(['--json']);
+    await waitFor('the balls to be seeded', () => run.stderr().includes('"event":"balls seeded"'));
+    const seeded = /"queue":(\d+),"worker":(\d+)/.exec(run.stderr());
+    const [queue, worker] = [Number(seeded?.[1]), Number(seeded?.[2])];
+    started.add(queue).add(worker);
+    process.kill(worker, 'SIGKILL');
+    const finished = await run.finished;
+    expect(finished.code).toBe(1);
+    expect(finished.stdout).toBe('');
+    expect(finished.stderr).toMatch(/pong-demo: pong worker \(pid \d+\) exited unexpectedly \(signal SIGKILL\)/);
+    expectAllDead([queue, worker]);
+  });
+
+  it('prints help with exit 0 and rejects a bad flag with exit 2', async () => {
+    const help = await demo(['--help']).finished;
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: pong-demo/);
+    const bad = await demo(['--bogus']).finished;
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/^pong-demo: .*bogus/);
+    const badValue = await demo(['--', '--guarantee', 'twice']).finished;
+    expect(badValue.code).toBe(2);
+  });
+});

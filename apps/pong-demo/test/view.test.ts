@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { Snapshot, Summary } from '../src/game.js';
+import { readQueueCounts, ballsHeld } from '../src/queue-stats.js';
+import { ballVerdict, renderLine, renderScreen, renderSummary } from '../src/view.js';
+
+const counts = { ready: 2, leased: 1, delayed: 0, puts: 1003, recent: ['ping', 'pong', 'ping'] };
+
+const directionStats = { received: 10, forwarded: 9, dropped: 1, duplicated: 2, reordered: 3, delayed: 0, corrupted: 0, pending: 0, discarded: 0 };
+
+function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
+  return {
+    elapsedSeconds: 2.5,
+    rounds: 1000,
+    roundsPerSecond: 8123.4,
+    counts,
+    ballsSeeded: 3,
+    guarantee: 'at-least-once',
+    faults: undefined,
+    proxy: undefined,
+    ...overrides,
+  };
+}
+
+describe('readQueueCounts', () => {
+  it('reads the default queue and the recent bodies', () => {
+    const stats = { queues: { default: { size: 2, leased: 1, delayed: 4, puts: 9, gets: 3 } }, recent: ['ping', 7, 'pong'] };
+    const read = readQueueCounts(stats);
+    expect(read).toEqual({ ready: 2, leased: 1, delayed: 4, puts: 9, recent: ['ping', 'pong'] });
+    expect(read && ballsHeld(read)).toBe(7);
+  });
+
+  it('reads missing counters as 0 and rejects STATS without a default queue', () => {
+    expect(readQueueCounts({ queues: { default: { size: 1 } } })).toEqual({ ready: 1, leased: 0, delayed: 0, puts: 0, recent: [] });
+    expect(readQueueCounts({ queues: {} })).toBeUndefined();
+    expect(readQueueCounts(null)).toBeUndefined();
+  });
+});
+
+describe('live view', () => {
+  it('shows rate, rounds, queue, balls, recent and the guarantee on the screen', () => {
+    const text = renderScreen(snapshot()).join('\n');
+    expect(text).toContain('rounds/s   8,123');
+    expect(text).toContain('rounds     1,000');
+    expect(text).toContain('3 (2 ready, 1 leased, 0 delayed)');
+    expect(text).toContain('3 seeded, 3 in the system: all here');
+    expect(text).toContain('ping  pong  ping');
+    expect(text).toContain('at-least-once, faults: none');
+    expect(text).not.toContain('proxy');
+  });
+
+  it('shows the fault proxy and its counts when there is one', () => {
+    const proxied = snapshot({
+      faults: { drop: 0.1, duplicate: 0.2, reorder: 0, delayMs: 5 },
+      proxy: { toTarget: directionStats, toClient: directionStats, sessions: 1, sessionsOpened: 1, sessionsClosed: 0, foreign: 0, socketErrors: 0 },
+    });
+    const text = renderScreen(proxied).join('\n');
+    expect(text).toContain('[ fault proxy ]');
+    expect(text).toContain('faults: drop=0.1 dup=0.2 delay=5');
+    expect(text).toContain('to queue:  9 passed, 1 dropped, 2 duplicated, 3 reordered');
+    expect(renderLine(proxied)).toContain('proxy dropped=2 duplicated=4 reordered=6');
+  });
+
+  it('says when balls are missing or extra', () => {
+    expect(ballVerdict(3, 3)).toBe('all here');
+    expect(ballVerdict(3, 1)).toMatch(/^2 not in the queue/);
+    expect(ballVerdict(1, 4)).toMatch(/^3 over/);
+  });
+
+  it('prints one plain progress line without escape codes', () => {
+    const line = renderLine(snapshot());
+    expect(line).toBe('t=2.5s rounds/s=8123 rounds=1000 queue=3 (ready 2, leased 1, delayed 0) balls=3/3 recent=ping,pong,ping guarantee=at-least-once faults=none');
+    expect(line).not.toContain('\u001b');
+  });
+
+  it('sums up a run that lost balls honestly', () => {
+    const summary: Summary = { rounds: 50, seconds: 2, roundsPerSecond: 25, ballsSeeded: 3, ballsAtEnd: 1, guarantee: 'at-most-once', faults: null, pids: [1, 2] };
+    expect(renderSummary(summary).join('\n')).toContain('3 seeded, 1 at the end: 2 lost');
+    expect(renderSummary({ ...summary, ballsAtEnd: 3 }).join('\n')).toContain('conserved');
+  });
+});

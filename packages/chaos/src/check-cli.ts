@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createLogger, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
+import { runCheck, type CheckOptions } from './check.js';
+import { packageVersion, parseIntegerFlag } from './cli-common.js';
+import { formatCheckReport } from './report.js';
+import { isGuarantee, judge } from './verdict.js';
+
+const HELP = `Usage: streampy-check --source HOST:PORT --sink HOST:PORT --messages N [options]
+
+Sends N numbered, checksummed messages into the source queue (idempotent keys, retried until
+acknowledged), drains the sink queue, and reports what was lost, duplicated or corrupted.
+
+Options:
+  --source HOST:PORT     queue node the messages go into (required)
+  --sink HOST:PORT       queue node they are read from (required; may equal --source)
+  --messages N           how many messages (required)
+  --payload-bytes N      filler bytes per message (default 16)
+  --drain reserve|get    read the sink with lease+ack (default) or destructive GETs
+  --lease-ms N           lease of the checker's reservations (default 3000)
+  --timeout-ms N         wait per request attempt (default 300)
+  --settle-ms N          with messages missing, stop after the sink is quiet this long (default 5000)
+  --tail-ms N            with all messages in, keep draining until quiet this long (default 1000)
+  --deadline-ms N        bound on the whole run (default 30000 + 10 per message)
+  --run-id ID            tag of this run's messages (default random)
+  --expect GUARANTEE     at-most-once|at-least-once|exactly-once: exit 1 unless its promise held
+  --json                 print the report as one JSON line
+  --log-level LEVEL      debug|info|warn|error (default warn; logs go to stderr)
+  --help, --version
+`;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Integer flags: CheckOptions field, smallest and largest value. */
+const INTEGER_FLAGS = {
+  'payload-bytes': ['payloadBytes', 0, 60_000],
+  'lease-ms': ['leaseMs', 1, 3_600_000],
+  'timeout-ms': ['timeoutMs', 1, 600_000],
+  'settle-ms': ['settleMs', 0, 3_600_000],
+  'tail-ms': ['tailMs', 0, 3_600_000],
+  'deadline-ms': ['deadlineMs', 1, 86_400_000],
+} as const satisfies Record<string, readonly [keyof CheckOptions, number, number]>;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: normalizeArgv(process.argv.slice(2)),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      source: { type: 'string' },
+      sink: { type: 'string' },
+      messages: { type: 'string' },
+      drain: { type: 'string' },
+      'run-id': { type: 'string' },
+      expect: { type: 'string' },
+      json: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' },
+      version: { type: 'boolean' },
+      'payload-bytes': { type: 'string' },
+      'lease-ms': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'settle-ms': { type: 'string' },
+      'tail-ms': { type: 'string' },
+      'deadline-ms': { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (typeof values.source !== 'string') throw new UsageError('--source HOST:PORT is required');
+  if (typeof values.sink !== 'string') throw new UsageError('--sink HOST:PORT is required');
+  if (typeof values.messages !== 'string') throw new UsageError('--messages N is required');
+  const drain = values.drain ?? 'reserve';
+  if (drain !== 'reserve' && drain !== 'get') throw new UsageError(`--drain must be reserve or get, got "${String(drain)}"`);
+  const expect = values.expect;
+  if (typeof expect === 'string' && !isGuarantee(expect)) throw new UsageError(`--expect must be at-most-once, at-least-once or exactly-once, got "${expect}"`);
+  const level = values['log-level'] ?? 'warn';
+  if (typeof level !== 'string' || !isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${String(level)}"`);
+
+  const abort = new AbortController();
+  onShutdownSignal(() => abort.abort());
+  const options: Mutable<CheckOptions> = {
+    source: values.source,
+    sink: values.sink,
+    messages: parseIntegerFlag('messages', values.messages, 0, 10_000_000),
+    drain,
+    signal: abort.signal,
+    logger: createLogger({ name: 'Check', level }),
+  };
+  if (typeof values['run-id'] === 'string') options.runId = values['run-id'];
+  for (const [flag, [field, min, max]] of Object.entries(INTEGER_FLAGS) as [keyof typeof INTEGER_FLAGS, (typeof INTEGER_FLAGS)[keyof typeof INTEGER_FLAGS]][]) {
+    const text = values[flag];
+    if (typeof text === 'string') options[field] = parseIntegerFlag(flag, text, min, max);
+  }
+  const report = await runCheck(options);
+  const verdict = typeof expect === 'string' && isGuarantee(expect) ? judge(expect, report) : undefined;
+  if (values.json) process.stdout.write(`${JSON.stringify(verdict === undefined ? report : { ...report, verdict })}\n`);
+  else {
+    process.stdout.write(formatCheckReport(report));
+    if (verdict !== undefined) process.stdout.write(`${verdict.guarantee}: ${verdict.held ? 'HELD' : 'BROKEN'} (${verdict.promise}; ${verdict.detail})\n`);
+  }
+  return verdict === undefined || verdict.held ? 0 : 1;
+}
+
+runCli('streampy-check', main);

@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import { createClient } from '@streampy/client';
+import type { Delivery } from '@streampy/codec';
+import type { HostPort, Logger } from '@streampy/runtime';
+import { ChaosError } from './errors.js';
+import { encodeCheckMessage, verifyCheckMessage } from './message.js';
+
+/** How the checker reads the sink. */
+export type DrainMode = 'reserve' | 'get';
+
+export interface CheckOptions {
+  /** The queue the checker fills. */
+  readonly source: string | HostPort;
+  /** The queue the checker drains (the same as `source` for a topology without workers). */
+  readonly sink: string | HostPort;
+  /** How many numbered messages to send. */
+  readonly messages: number;
+  /** Filler bytes per message. Default 16. */
+  readonly payloadBytes?: number;
+  /** Tags this run's messages and keys; default random. */
+  readonly runId?: string;
+  /** Puts in flight at once. Default 256. */
+  readonly concurrency?: number;
+  /** Client wait per attempt, ms. Default 200. */
+  readonly timeoutMs?: number;
+  /** Client retries per request before the checker itself tries again. Default 4. */
+  readonly retries?: number;
+  /**
+   * `reserve` (default): lease + ack, so a reply lost on the way back does not lose messages;
+   * `get`: destructive GET batches (what a seed node offers; a lost reply loses its messages).
+   */
+  readonly drain?: DrainMode;
+  /** Lease of the checker's own reservations, ms. Default 2000; acks are retried within it. */
+  readonly leaseMs?: number;
+  /** Messages per RESERVE/GET. Default 100. */
+  readonly batch?: number;
+  /**
+   * With messages still missing, stop once all are sent, the sink was quiet this long and (with
+   * `reserve`) neither node holds anything any more. Default 3000.
+   */
+  readonly settleMs?: number;
+  /** With every message in, keep draining until quiet this long, to catch late duplicates. Default 1000. */
+  readonly tailMs?: number;
+  /** Bound on the whole run, ms. Default 30,000 + 10 ms per message. */
+  readonly deadlineMs?: number;
+  readonly signal?: AbortSignal;
+  readonly logger?: Logger;
+}
+
+export interface CheckReport {
+  readonly runId: string;
+  /** Messages the checker meant to send. */
+  readonly messages: number;
+  /** Messages the source acknowledged. */
+  readonly sent: number;
+  /** Copies read from the sink (intact or corrupted), leaving out the checker's own redeliveries. */
+  readonly delivered: number;
+  /** Distinct intact message numbers read. */
+  readonly unique: number;
+  /** Acknowledged messages never read intact. */
+  readonly lost: number;
+  /** Intact copies beyond the first of each number. */
+  readonly duplicated: number;
+  /** Copies whose content failed the checksum. */
+  readonly corrupted: number;
+  /** Copies redelivered because the checker's own ack did not land in time: not counted as duplicates. */
+  readonly redelivered: number;
+  /** Intact messages of another run (leftovers on the queues): ignored. */
+  readonly foreign: number;
+  /** True when the deadline ended the run. */
+  readonly timedOut: boolean;
+  readonly seconds: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Failures no retry can cure: a closed client, a request the client or node can never take.
+ * Anything else from the network (no reply, a full queue, a request or reply damaged on the
+ * way, which the node may answer with any error) is retried, within the run's deadline.
+ */
+const FATAL = new Set(['ERR_CLOSED', 'ERR_INVALID_ARGUMENT', 'ERR_REQUEST_TOO_LARGE', 'ERR_TOO_LARGE', 'ERR_UNSUPPORTED']);
+
+function isTransient(error: unknown): boolean {
+  const code = codeOf(error);
+  return code !== undefined && !FATAL.has(code);
+}
+
+interface Holdings {
+  /** Ready messages. */
+  readonly ready: number;
+  /** Leased or delayed: will be acked, or come back. */
+  readonly inFlight: number;
+  /** Sum of the movement counters: changes whenever a message moves. */
+  readonly activity: number;
+}
+
+const ACTIVITY_COUNTERS = ['puts', 'duplicates', 'gets', 'reserves', 'acks', 'nacks', 'deadLettered'] as const;
+
+/** What a node's default queue holds, from its STATS reply; undefined when the reply has another shape. */
+function holdingsOf(stats: Readonly<Record<string, unknown>>): Holdings | undefined {
+  const queue = (stats.queues as Record<string, Record<string, unknown> | undefined> | undefined)?.default;
+  if (queue === undefined) return undefined;
+  const number = (name: string): number => (typeof queue[name] === 'number' ? queue[name] : Number.NaN);
+  const holdings = {
+    ready: number('size'),
+    inFlight: number('leased') + number('delayed'),
+    activity: ACTIVITY_COUNTERS.reduce((sum, name) => sum + number(name), 0),
+  };
+  return Number.isNaN(holdings.ready + holdings.inFlight + holdings.activity) ? undefined : holdings;
+}
+
+function integer(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result < min || result > max) {
+    throw new ChaosError('ERR_BAD_OPTION', `${name} must be an integer from ${min} to ${max}, got ${String(result)}`);
+  }
+  return result;
+}
+
+/**
+ * Sends `messages` numbered, checksummed messages into the source (each with an idempotency
+ * key, retried until acknowledged), drains the sink, and reports what was lost, duplicated or
+ * corrupted on the way.
+ */
+export async function runCheck(options: CheckOptions): Promise<CheckReport> {
+  const messages = integer('messages', options.messages, 0, 0, 10_000_000);
+  const payloadBytes = integer('payloadBytes', options.payloadBytes, 16, 0, 60_000);
+  const concurrency = integer('concurrency', options.concurrency, 256, 1, 10_000);
+  const leaseMs = integer('leaseMs', options.leaseMs, 2000, 1, 3_600_000);
+  const batch = integer('batch', options.batch, 100, 1, 1000);
+  const settleMs = integer('settleMs', options.settleMs, 3000, 0, 3_600_000);
+  const tailMs = integer('tailMs', options.tailMs, 1000, 0, 3_600_000);
+  const deadlineMs = integer('deadlineMs', options.deadlineMs, 30_000 + 10 * messages, 1, 86_400_000);
+  const runId = options.runId ?? randomBytes(5).toString('hex');
+  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(runId)) throw new ChaosError('ERR_BAD_OPTION', `runId must be 1-32 characters of A-Z a-z 0-9 _ . -, got "${runId}"`);
+  const drain = options.drain ?? 'reserve';
+  const log = options.logger;
+  const clientOptions = { timeoutMs: options.timeoutMs ?? 200, retries: options.retries ?? 4 };
+
+  const started = Date.now();
+  const deadline = started + deadlineMs;
+  const expired = (): boolean => Date.now() >= deadline || options.signal?.aborted === true;
+
+  const acked = new Uint8Array(messages);
+  const copies = new Uint8Array(messages);
+  /** Numbers whose ack the checker could not confirm: a later redelivery of them is its own doing. */
+  const ackUnsure = new Set<number>();
+  let sent = 0;
+  let delivered = 0;
+  let unique = 0;
+  let duplicated = 0;
+  let corrupted = 0;
+  let redelivered = 0;
+  let foreign = 0;
+  let sendingDone = false;
+  let lastArrival = Date.now();
+
+  const source = await createClient({ address: options.source, ...clientOptions });
+  const sink = await createClient({ address: options.sink, ...clientOptions });
+  const sameNode = source.address.host === sink.address.host && source.address.port === sink.address.port;
+  // Leases and STATS come together: a node that reserves reports what it holds.
+  const watchHoldings = drain === 'reserve';
+  const acks = new Set<Promise<void>>();
+
+  /** Counts one body read from the sink; returns its message number when it is intact and ours. */
+  const record = (body: Uint8Array, delivery?: Delivery): number | undefined => {
+    lastArrival = Date.now();
+    const checked = verifyCheckMessage(body, runId);
+    if (checked.kind === 'foreign') {
+      foreign++;
+      return undefined;
+    }
+    if (checked.kind === 'corrupt' || checked.n >= messages) {
+      corrupted++;
+      delivered++;
+      return undefined;
+    }
+    const n = checked.n;
+    const seen = copies[n] as number;
+    if (seen > 0 && delivery !== undefined && delivery.deliveries > 1 && ackUnsure.has(n)) {
+      redelivered++;
+      return n;
+    }
+    delivered++;
+    if (seen === 0) unique++;
+    else duplicated++;
+    copies[n] = Math.min(255, seen + 1);
+    return n;
+  };
+
+  const ackUntilDone = async (n: number | undefined, token: string, leasedAt: number): Promise<void> => {
+    // Past the lease the node has already put the message back: another ack cannot help.
+    while (Date.now() < leasedAt + leaseMs && !expired()) {
+      try {
+        await sink.ack(token);
+        return;
+      } catch (error) {
+        // UNKNOWN_LEASE: an earlier attempt landed, or the lease ran out; no retry tells which.
+        if (!isTransient(error) || codeOf(error) === 'ERR_UNKNOWN_LEASE') break;
+      }
+    }
+    if (n !== undefined) ackUnsure.add(n);
+  };
+
+  const putUntilAcked = async (n: number): Promise<void> => {
+    const body = encodeCheckMessage(runId, n, payloadBytes);
+    const key = `${runId}-${n}`;
+    while (!expired()) {
+      try {
+        await source.put(body, { key });
+        acked[n] = 1;
+        sent++;
+        return;
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+        if (codeOf(error) === 'ERR_FULL') await sleep(50);
+      }
+    }
+  };
+
+  const sendAll = async (): Promise<void> => {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < messages && !expired()) await putUntilAcked(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(messages, 1)) }, lane));
+    sendingDone = true;
+    lastArrival = Math.max(lastArrival, Date.now());
+    log?.info('check-sent', { sent, messages, seconds: (Date.now() - started) / 1000 });
+  };
+
+  let done = false;
+  let lastActivity = -1;
+  /**
+   * True when nothing more can reach the sink: it holds nothing (a lease whose reply was lost
+   * comes back later), nothing is in flight out of the source (a worker's work in progress),
+   * and no message moved since the last look. Undefined when a node does not answer STATS.
+   */
+  const drained = async (): Promise<boolean | undefined> => {
+    try {
+      const sinkHoldings = holdingsOf(await sink.stats());
+      const sourceHoldings = sameNode ? sinkHoldings : holdingsOf(await source.stats());
+      if (sinkHoldings === undefined || sourceHoldings === undefined) return undefined;
+      const activity = sinkHoldings.activity + (sameNode ? 0 : sourceHoldings.activity);
+      const moved = activity !== lastActivity;
+      lastActivity = activity;
+      if (moved) lastArrival = Math.max(lastArrival, Date.now());
+      return !moved && sinkHoldings.ready + sinkHoldings.inFlight === 0 && sourceHoldings.inFlight === 0;
+    } catch {
+      return undefined;
+    }
+  };
+
+  /** Decides when to stop: everything sent, the sink quiet long enough, and (with leases) nothing more on its way. */
+  const watch = async (): Promise<void> => {
+    let statsWorked = false;
+    let statsFailed = 0;
+    while (!expired()) {
+      await sleep(Math.min(200, Math.max(10, tailMs / 2)));
+      if (!sendingDone) continue;
+      const complete = unique >= sent && sent === messages;
+      if (Date.now() - lastArrival < (complete ? tailMs : settleMs)) continue;
+      if (!watchHoldings || (!statsWorked && statsFailed >= 3)) break; // a node without STATS: quiet is all there is to go by
+      const result = await drained();
+      if (result === true) break;
+      if (result === undefined) statsFailed++;
+      else statsWorked = true;
+    }
+    done = true;
+  };
+
+  const drainLane = async (): Promise<void> => {
+    while (!done && !expired()) {
+      let got = 0;
+      try {
+        if (drain === 'get') {
+          const bodies = await sink.getBatch(batch);
+          for (const body of bodies) record(body);
+          got = bodies.length;
+        } else {
+          const leasedAt = Date.now();
+          const deliveries = await sink.reserve({ max: batch, leaseMs });
+          for (const delivery of deliveries) {
+            const n = record(delivery.body, delivery);
+            const ack = ackUntilDone(n, delivery.token, leasedAt).finally(() => acks.delete(ack));
+            acks.add(ack);
+          }
+          got = deliveries.length;
+        }
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+      }
+      if (got === 0) await sleep(10);
+    }
+  };
+
+  try {
+    await Promise.all([sendAll(), watch(), ...Array.from({ length: 4 }, drainLane)]);
+    await Promise.all([...acks]);
+  } finally {
+    await Promise.all([source.close(), sink.close()]);
+  }
+
+  let lost = 0;
+  for (let n = 0; n < messages; n++) if (acked[n] === 1 && copies[n] === 0) lost++;
+  const report: CheckReport = {
+    runId,
+    messages,
+    sent,
+    delivered,
+    unique,
+    lost,
+    duplicated,
+    corrupted,
+    redelivered,
+    foreign,
+    timedOut: Date.now() >= deadline,
+    seconds: Math.round((Date.now() - started) / 10) / 100,
+  };
+  log?.info('check-done', { ...report });
+  return report;
+}

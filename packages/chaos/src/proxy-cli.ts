@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createLogger, formatHostPort, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
+import { faultFlagOptions, faultSpecsFromFlags, packageVersion, parseIntegerFlag } from './cli-common.js';
+import { describeFaults } from './faults.js';
+import { createFaultProxy } from './proxy.js';
+import { formatProxyStats } from './report.js';
+
+const HELP = `Usage: streampy-proxy --target HOST:PORT [options]
+
+A UDP proxy that injects faults between clients and a streampy node. Point clients at the
+proxy's address instead of the node's.
+
+Options:
+  --listen HOST:PORT     where to listen (default 127.0.0.1:0: the OS picks a port)
+  --target HOST:PORT     the node to forward to (required)
+  --drop P               drop each datagram with probability P (0..1)
+  --dup P                send each datagram twice with probability P
+  --reorder P            hold a datagram back until after the next one, with probability P
+  --delay MS|MIN-MAX     delay each datagram by MS, or uniformly MIN..MAX ms
+  --corrupt P            flip one random byte of a datagram with probability P
+  --<fault>-to-target, --<fault>-to-client
+                         the same, for one direction only (overrides the flag above)
+  --seed N               seed of the fault decisions (default: random, logged)
+  --max-sessions N       client sessions kept at once (default 1024)
+  --json                 print the final counts as one JSON line
+  --log-level LEVEL      debug|info|warn|error (default info; logs go to stderr)
+  --help, --version
+
+Prints "streampy-proxy listening on <addr> -> <target>" when ready; on SIGINT or SIGTERM it
+prints the counts of each direction and exits 0.
+`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: normalizeArgv(process.argv.slice(2)),
+    strict: true,
+    allowPositionals: false,
+    options: {
+      listen: { type: 'string' },
+      target: { type: 'string' },
+      seed: { type: 'string' },
+      'max-sessions': { type: 'string' },
+      json: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' },
+      version: { type: 'boolean' },
+      ...faultFlagOptions(),
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (typeof values.target !== 'string') throw new UsageError('--target HOST:PORT is required');
+  const level = values['log-level'] ?? 'info';
+  if (typeof level !== 'string' || !isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${String(level)}"`);
+  const { toTarget, toClient } = faultSpecsFromFlags(values);
+  const seed = typeof values.seed === 'string' ? parseIntegerFlag('seed', values.seed, 0, 2 ** 32 - 1) : undefined;
+  const maxSessions = typeof values['max-sessions'] === 'string' ? parseIntegerFlag('max-sessions', values['max-sessions'], 1, 1_000_000) : undefined;
+  const listen = typeof values.listen === 'string' ? values.listen : '127.0.0.1:0';
+  const logger = createLogger({ name: `Proxy.${listen.replace(/:(?=\d+$)/, '-')}`, level });
+
+  const proxy = await createFaultProxy({
+    listen,
+    target: values.target,
+    toTarget,
+    toClient,
+    logger,
+    ...(seed === undefined ? {} : { seed }),
+    ...(maxSessions === undefined ? {} : { maxSessions }),
+  });
+  logger.info('faults', { toTarget: describeFaults(toTarget), toClient: describeFaults(toClient), seed: proxy.seed });
+  process.stdout.write(`streampy-proxy listening on ${formatHostPort(proxy.address)} -> ${formatHostPort(proxy.target)}\n`);
+
+  await new Promise<void>((resolveStop) => {
+    onShutdownSignal((signal) => {
+      logger.info('stopping', { signal });
+      resolveStop();
+    });
+  });
+  await proxy.close();
+  const stats = proxy.stats();
+  const report = { listen: formatHostPort(proxy.address), target: formatHostPort(proxy.target), seed: proxy.seed, ...stats };
+  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatProxyStats({ [formatHostPort(proxy.address)]: stats }));
+  await logger.close();
+  return 0;
+}
+
+runCli('streampy-proxy', main);

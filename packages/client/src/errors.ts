@@ -1,0 +1,86 @@
+import { errorCodeOf, type WireErrorCode } from '@streampy/codec';
+import { formatHostPort, type HostPort } from '@streampy/runtime';
+
+/**
+ * Stable codes of `@streampy/client` errors. Wire errors keep the node's code with an `ERR_`
+ * prefix (`FULL` -> `ERR_FULL`), from the one table in `@streampy/codec`.
+ */
+export type ClientErrorCode =
+  | 'ERR_TIMEOUT'
+  | 'ERR_BAD_REPLY'
+  | 'ERR_CLOSED'
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_REQUEST_TOO_LARGE'
+  | `ERR_${WireErrorCode}`;
+
+/** Base class of every error `@streampy/client` raises. Branch on `code`, not on the message. */
+export class ClientError extends Error {
+  override readonly name: string = 'ClientError';
+  readonly code: ClientErrorCode;
+
+  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+}
+
+/** No reply arrived for any attempt of a request. */
+export class TimeoutError extends ClientError {
+  override readonly name = 'TimeoutError';
+  /** The queue node that did not answer. */
+  readonly address: HostPort;
+  readonly verb: string;
+  /** Datagrams sent for this request: 1 + retries. */
+  readonly attempts: number;
+
+  constructor(address: HostPort, verb: string, attempts: number, timeoutMs: number) {
+    super(
+      'ERR_TIMEOUT',
+      `no reply from ${formatHostPort(address)} to ${verb} after ${attempts} attempt${attempts === 1 ? '' : 's'} (${timeoutMs} ms each)`,
+    );
+    this.address = address;
+    this.verb = verb;
+    this.attempts = attempts;
+  }
+}
+
+/** The node answered `ERR <CODE> <sentence>`. */
+export class RemoteError extends ClientError {
+  override readonly name: string = 'RemoteError';
+  /** The code as it travelled on the wire, e.g. `UNKNOWN_LEASE`. */
+  readonly wireCode: WireErrorCode;
+
+  constructor(wireCode: WireErrorCode, message: string) {
+    super(errorCodeOf(wireCode), message.length > 0 ? message : `the node answered ERR ${wireCode}`);
+    this.wireCode = wireCode;
+  }
+}
+
+/** `ERR FULL`: the queue is at its bound. Backpressure: retry later, after a pause. */
+export class QueueFullError extends RemoteError {
+  override readonly name = 'QueueFullError';
+}
+
+/** A reply that does not parse, or is not a possible answer to the request sent. */
+export class BadReplyError extends ClientError {
+  override readonly name = 'BadReplyError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BAD_REPLY', message, options);
+  }
+}
+
+/** The client was closed before, or while, the request was outstanding. */
+export class ClientClosedError extends ClientError {
+  override readonly name = 'ClientClosedError';
+
+  constructor() {
+    super('ERR_CLOSED', 'the client is closed');
+  }
+}
+
+/** The typed error of an `ERR` reply. */
+export function remoteError(wireCode: WireErrorCode, message: string): RemoteError {
+  return wireCode === 'FULL' ? new QueueFullError(wireCode, message) : new RemoteError(wireCode, message);
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  UsageError,
+  createLogger,
+  formatHostPort,
+  isLogLevel,
+  normalizeArgv,
+  onShutdownSignal,
+  parseHostPort,
+  runCli,
+  type HostPort,
+} from '@streampy/runtime';
+import { MqError } from './errors.js';
+import { createQueueNode, type QueueNodeOptions } from './node.js';
+import type { FsyncPolicy } from './storage/engine.js';
+
+const PROGRAM = 'streampy-mq';
+
+const HELP = `Usage: ${PROGRAM} [host:port] [options]
+
+Runs a streampy queue node on UDP (see PROTOCOL.md for the wire).
+
+Options:
+  --address HOST:PORT        where to listen (default 127.0.0.1:10000; port 0 = the OS picks)
+  --data-dir DIR             durable storage: one log per queue under DIR, recovered at start
+  --fsync always|never|MS    fsync policy with --data-dir (default 10: at most every 10 ms)
+  --max-messages N           messages a queue holds at most; puts beyond get ERR FULL
+  --max-bytes N              body bytes a queue holds at most
+  --lease-ms N               lease of a RESERVE without lease= (default 30000)
+  --max-deliveries N         deliveries before a message is dead-lettered (default 5)
+  --dead-letter Q|HOST:PORT  local dead-letter queue name (default dead) or another node
+  --dedup-window MS          how long idempotency keys are remembered (default 300000)
+  --log-dir DIR              also write JSON log lines to DIR/MQ.<host>-<port>.<uuid>.log
+  --log-level LEVEL          debug|info|warn|error (default info; debug logs edge latency)
+  --log-format FORMAT        json|pretty (default: pretty on a terminal, else json)
+  --version                  print the version
+  --help                     print this help
+
+Prints "${PROGRAM} listening on <host>:<port>" once bound; on SIGINT or SIGTERM it stops,
+prints "${PROGRAM} stopped; queue size <n>" and exits 0.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function integer(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(text) || Number(text) < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${text}"`);
+  return Number(text);
+}
+
+function fsyncPolicy(text: string | undefined): FsyncPolicy | undefined {
+  if (text === undefined || text === 'always' || text === 'never') return text;
+  if (/^\d{1,9}$/.test(text) && Number(text) > 0) return Number(text);
+  throw new UsageError(`--fsync must be always, never or a positive number of ms, got "${text}"`);
+}
+
+function address(text: string, what: string): HostPort {
+  try {
+    return parseHostPort(text, what);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: normalizeArgv(process.argv.slice(2)),
+    allowPositionals: true,
+    strict: true,
+    options: {
+      address: { type: 'string' },
+      'data-dir': { type: 'string' },
+      fsync: { type: 'string' },
+      'max-messages': { type: 'string' },
+      'max-bytes': { type: 'string' },
+      'lease-ms': { type: 'string' },
+      'max-deliveries': { type: 'string' },
+      'dead-letter': { type: 'string' },
+      'dedup-window': { type: 'string' },
+      'log-dir': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
+      version: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`expected at most one address, got ${positionals.length} arguments`);
+  if (positionals.length === 1 && values.address !== undefined) throw new UsageError('give the address once: positionally or with --address');
+  const listen = address(positionals[0] ?? values.address ?? '127.0.0.1:10000', 'address');
+  const level = values['log-level'] ?? 'info';
+  if (!isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${level}"`);
+  const format = values['log-format'];
+  if (format !== undefined && format !== 'json' && format !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got "${format}"`);
+  const fsync = fsyncPolicy(values.fsync);
+  const dataDir = values['data-dir'];
+  if (fsync !== undefined && dataDir === undefined) throw new UsageError('--fsync needs --data-dir');
+  const deadLetter = values['dead-letter'];
+
+  const logDir = values['log-dir'];
+  const options: QueueNodeOptions = {
+    address: listen,
+    logger: (bound) =>
+      createLogger({
+        name: `MQ.${bound.host}-${bound.port}`,
+        level,
+        ...(format === undefined ? {} : { format }),
+        ...(logDir === undefined ? {} : { dir: logDir }),
+      }),
+    ...(dataDir === undefined ? {} : { dataDir, fsync: fsync ?? 10 }),
+    ...optional('maxMessages', integer('max-messages', values['max-messages'], 1)),
+    ...optional('maxBytes', integer('max-bytes', values['max-bytes'], 1)),
+    ...optional('leaseMs', integer('lease-ms', values['lease-ms'], 1)),
+    ...optional('maxDeliveries', integer('max-deliveries', values['max-deliveries'], 1)),
+    ...optional('dedupWindowMs', integer('dedup-window', values['dedup-window'], 0)),
+    ...(deadLetter === undefined ? {} : { deadLetter: deadLetter.includes(':') ? address(deadLetter, '--dead-letter') : deadLetter }),
+  };
+
+  const node = await createQueueNode(options).catch((error: unknown) => {
+    throw error instanceof MqError && error.code === 'ERR_BAD_OPTION' ? new UsageError(error.message) : error;
+  });
+  process.stdout.write(`${PROGRAM} listening on ${formatHostPort(node.address)}\n`);
+  // A second signal while stopping exits at once (onShutdownSignal's contract).
+  await new Promise<void>((resolve) => onShutdownSignal(() => resolve()));
+  const { size } = await node.close();
+  process.stdout.write(`${PROGRAM} stopped; queue size ${size}\n`);
+  return 0;
+}
+
+function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
+runCli(PROGRAM, main);

@@ -1,0 +1,137 @@
+import { decodeFrame, encodeFrame } from '@streampy/codec';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMemoryEngine, createQueueNode, type NodeStats, type QueueNode, type QueueNodeOptions } from '../src/index.js';
+import { TestPeer, silentLogger, sleep, text } from './udp.js';
+
+const nodes: QueueNode[] = [];
+const peers: TestPeer[] = [];
+
+async function setup(options: QueueNodeOptions = {}): Promise<{ node: QueueNode; peer: TestPeer }> {
+  const node = await createQueueNode({ logger: silentLogger(), ...options });
+  const peer = await TestPeer.open();
+  nodes.push(node);
+  peers.push(peer);
+  return { node, peer };
+}
+
+afterEach(async () => {
+  for (const peer of peers.splice(0)) await peer.close();
+  for (const node of nodes.splice(0)) await node.close();
+});
+
+describe('named queues', () => {
+  it('keeps queues apart and creates them on first use', async () => {
+    const { node, peer } = await setup();
+    expect(text(await peer.exchange(node.address, 'PUT q=jobs:x'))).toBe('PUT 1 bytes');
+    expect(text(await peer.exchange(node.address, 'SIZE'))).toBe('0');
+    expect(text(await peer.exchange(node.address, 'SIZE q=jobs'))).toBe('SIZE 1');
+    expect(text(await peer.exchange(node.address, 'GET'))).toBe('');
+    expect(text(await peer.exchange(node.address, 'GET q=jobs'))).toBe('MSG:x');
+    expect(Object.keys(node.stats().queues).sort()).toEqual(['dead', 'default', 'jobs']);
+  });
+
+  it('caps the number of queues with a clear error', async () => {
+    const { node, peer } = await setup({ maxQueues: 3 });
+    expect(text(await peer.exchange(node.address, 'PUT q=one:x'))).toBe('PUT 1 bytes');
+    expect(text(await peer.exchange(node.address, '#t PUT q=two:x'))).toMatch(/^#t ERR BAD_REQUEST .*at most 3 queues/);
+    expect(text(await peer.exchange(node.address, 'SIZE q=one'))).toBe('SIZE 1');
+  });
+
+  it('opens each queue engine once, even when several datagrams race to create it', async () => {
+    const opened: string[] = [];
+    const { node, peer } = await setup({
+      engine: (name) => {
+        opened.push(name);
+        return createMemoryEngine();
+      },
+    });
+    for (let i = 0; i < 20; i++) peer.send(node.address, encodeFrame(`PUT q=new:${i % 10}`));
+    for (let i = 0; i < 20; i++) expect(text(decodeFrame(await peer.next()))).toBe('PUT 1 bytes');
+    expect(opened.filter((name) => name === 'new')).toHaveLength(1);
+    expect(text(await peer.exchange(node.address, 'SIZE q=new'))).toBe('SIZE 20');
+  });
+});
+
+describe('idempotent puts', () => {
+  it('answers a repeated key with DUP and does not enqueue it', async () => {
+    const { node, peer } = await setup();
+    expect(text(await peer.exchange(node.address, 'PUT key=k1:hello'))).toBe('PUT 5 bytes');
+    expect(text(await peer.exchange(node.address, 'PUT key=k1:hello'))).toBe('PUT 5 bytes DUP');
+    expect(text(await peer.exchange(node.address, '#z PUT key=k1:hello'))).toBe('#z PUT 5 bytes DUP');
+    expect(text(await peer.exchange(node.address, 'PUT key=k2:hello'))).toBe('PUT 5 bytes');
+    expect(text(await peer.exchange(node.address, 'SIZE'))).toBe('2');
+    // Keys are per queue.
+    expect(text(await peer.exchange(node.address, 'PUT key=k1 q=other:hello'))).toBe('PUT 5 bytes');
+    expect(node.stats().queues.default).toMatchObject({ puts: 2, duplicates: 2 });
+  });
+
+  it('forgets keys after the dedup window', async () => {
+    const { node, peer } = await setup({ dedupWindowMs: 100 });
+    expect(text(await peer.exchange(node.address, 'PUT key=k:a'))).toBe('PUT 1 bytes');
+    await sleep(250);
+    expect(text(await peer.exchange(node.address, 'PUT key=k:a'))).toBe('PUT 1 bytes');
+    expect(text(await peer.exchange(node.address, 'SIZE'))).toBe('2');
+  });
+
+  it('evicts the oldest keys beyond maxDedupKeys', async () => {
+    const { node, peer } = await setup({ maxDedupKeys: 2 });
+    for (const key of ['a', 'b', 'c']) await peer.exchange(node.address, `PUT key=${key}:x`);
+    expect(text(await peer.exchange(node.address, 'PUT key=c:x'))).toBe('PUT 1 bytes DUP');
+    expect(text(await peer.exchange(node.address, 'PUT key=a:x'))).toBe('PUT 1 bytes');
+  });
+
+  it('does not record the key of a put refused as FULL', async () => {
+    const { node, peer } = await setup({ maxMessages: 1 });
+    await peer.exchange(node.address, 'PUT:x');
+    expect(text(await peer.exchange(node.address, 'PUT key=k:y'))).toMatch(/^ERR FULL /);
+    await peer.exchange(node.address, 'GET');
+    expect(text(await peer.exchange(node.address, 'PUT key=k:y'))).toBe('PUT 1 bytes');
+  });
+});
+
+describe('backpressure', () => {
+  it('counts ready, leased and delayed messages against maxMessages', async () => {
+    const { node, peer } = await setup({ maxMessages: 2 });
+    await peer.exchange(node.address, 'PUT:a');
+    await peer.exchange(node.address, 'PUT:b');
+    expect(text(await peer.exchange(node.address, 'PUT:c'))).toMatch(/^ERR FULL /);
+    const reserved = await peer.call(node.address, { verb: 'RESERVE' });
+    expect(text(await peer.exchange(node.address, '#f PUT:c'))).toMatch(/^#f ERR FULL /);
+    const token = reserved.kind === 'leased' ? reserved.deliveries[0]?.token : undefined;
+    expect(token).toMatch(/^\d+\.1$/);
+    expect(text(await peer.exchange(node.address, `NACK ${token ?? ''} delay=60000`))).toBe('OK');
+    expect(text(await peer.exchange(node.address, 'PUT:c'))).toMatch(/^ERR FULL /);
+    expect(node.stats().queues.default).toMatchObject({ size: 1, delayed: 1 });
+    await peer.exchange(node.address, 'GET');
+    expect(text(await peer.exchange(node.address, 'PUT:c'))).toBe('PUT 1 bytes');
+    expect(node.stats().queues.default).toMatchObject({ rejectedFull: 3, size: 1, delayed: 1 });
+  });
+
+  it('bounds body bytes with maxBytes', async () => {
+    const { node, peer } = await setup({ maxBytes: 10 });
+    expect(text(await peer.exchange(node.address, `PUT:${'x'.repeat(8)}`))).toBe('PUT 8 bytes');
+    expect(text(await peer.exchange(node.address, 'PUT:abc'))).toMatch(/^ERR FULL /);
+    expect(text(await peer.exchange(node.address, 'PUT:ab'))).toBe('PUT 2 bytes');
+    expect(node.stats().queues.default?.bytes).toBe(10);
+  });
+});
+
+describe('STATS', () => {
+  it('reports node counters, per-queue counters and the recent bodies', async () => {
+    const { node, peer } = await setup();
+    for (let i = 1; i <= 7; i++) await peer.exchange(node.address, `PUT:${i === 7 ? 'L'.repeat(50) : `m${i}`}`);
+    await peer.exchange(node.address, 'GET');
+    await peer.exchange(node.address, 'NOPE');
+    const reply = text(await peer.exchange(node.address, '#s STATS'));
+    expect(reply.startsWith('#s STATS:')).toBe(true);
+    const stats = JSON.parse(reply.slice('#s STATS:'.length)) as NodeStats;
+    expect(stats).toMatchObject({ datagramsIn: 10, framesIn: 10, unknownVerbs: 1, errors: 1, badFrames: 0 });
+    expect(stats.datagramsOut).toBe(9);
+    expect(stats.uptimeMs).toBeGreaterThanOrEqual(0);
+    expect(stats.queues.default).toEqual({
+      size: 6, leased: 0, delayed: 0, bytes: 10 + 50, puts: 7, gets: 1, reserves: 0, acks: 0, nacks: 0,
+      redeliveries: 0, deadLettered: 0, duplicates: 0, rejectedFull: 0,
+    });
+    expect(stats.recent).toEqual(['m3', 'm4', 'm5', 'm6', 'L'.repeat(40)]);
+  });
+});

@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createQueueNode, type QueueNode, type RecoveredState, type StorageEngine, type StoredMessage } from '../src/index.js';
+import { TestPeer, silentLogger, text } from './udp.js';
+
+/** A fake engine over a shared in-memory "disk", recording what the node asks of it. */
+class FakeDisk {
+  readonly queues = new Map<string, { messages: Map<number, StoredMessage>; keys: Map<string, number>; nextSeq: number }>();
+  flushes = 0;
+  /** While set, flush() waits for it: lets a test see that PUT replies wait for durability. */
+  gate: Promise<void> | undefined;
+  failFlush = false;
+
+  factory = (name: string): StorageEngine => {
+    const disk = this;
+    const state = this.queues.get(name) ?? { messages: new Map<number, StoredMessage>(), keys: new Map<string, number>(), nextSeq: 1 };
+    this.queues.set(name, state);
+    return {
+      kind: 'fake',
+      syncBeforeAck: true,
+      open: (): Promise<RecoveredState> =>
+        Promise.resolve({ messages: [...state.messages.values()].sort((a, b) => a.seq - b.seq), nextSeq: state.nextSeq, keys: new Map(state.keys) }),
+      append(message) {
+        state.messages.set(message.seq, { ...message, body: Uint8Array.from(message.body) });
+        if (message.key !== undefined) state.keys.set(message.key, message.enqueuedAt);
+        state.nextSeq = Math.max(state.nextSeq, message.seq + 1);
+      },
+      remove(seq) {
+        state.messages.delete(seq);
+      },
+      async flush() {
+        disk.flushes++;
+        await disk.gate;
+        if (disk.failFlush) throw new Error('disk on fire');
+      },
+      close: () => Promise.resolve(),
+    };
+  };
+}
+
+const nodes: QueueNode[] = [];
+const peers: TestPeer[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const peer of peers.splice(0)) await peer.close();
+  for (const node of nodes.splice(0)) await node.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function open(options: Parameters<typeof createQueueNode>[0]): Promise<{ node: QueueNode; peer: TestPeer }> {
+  const node = await createQueueNode({ logger: silentLogger(), ...options });
+  const peer = await TestPeer.open();
+  nodes.push(node);
+  peers.push(peer);
+  return { node, peer };
+}
+
+describe('storage engines', () => {
+  it('restores messages, message ids and dedup keys after a restart; leases are not persisted', async () => {
+    const disk = new FakeDisk();
+    const first = await open({ engine: disk.factory });
+    await first.peer.exchange(first.node.address, 'PUT:a');
+    await first.peer.exchange(first.node.address, 'PUT key=k:b');
+    await first.peer.exchange(first.node.address, 'PUT q=jobs:c');
+    expect(text(await first.peer.exchange(first.node.address, 'GET'))).toBe('a');
+    const leased = await first.peer.call(first.node.address, { verb: 'RESERVE' });
+    const token = leased.kind === 'leased' ? (leased.deliveries[0]?.token ?? '') : '';
+    expect(await first.node.close()).toEqual({ size: 2 });
+
+    const second = await open({ engine: disk.factory });
+    const { node, peer } = second;
+    // b was leased, never acked: live again after the restart (at-least-once).
+    expect(text(await peer.exchange(node.address, 'SIZE'))).toBe('1');
+    expect(text(await peer.exchange(node.address, 'PUT key=k:b'))).toBe('PUT 1 bytes DUP');
+    const again = await peer.call(node.address, { verb: 'RESERVE' });
+    expect(again.kind === 'leased' && again.deliveries[0]?.token.split('.')[0]).toBe(token.split('.')[0]);
+    expect(text(await peer.exchange(node.address, 'GET q=jobs'))).toBe('MSG:c');
+    expect(text(await peer.exchange(node.address, 'PUT:d'))).toBe('PUT 1 bytes');
+    const seqs = [...(disk.queues.get('default')?.messages.keys() ?? [])];
+    expect(seqs).toHaveLength(2);
+    expect(new Set(seqs).size).toBe(2);
+  });
+
+  it('sends PUT replies only after flush() when the engine syncs before acknowledging', async () => {
+    const disk = new FakeDisk();
+    const { node, peer } = await open({ engine: disk.factory });
+    let release = (): void => {};
+    disk.gate = new Promise((resolve) => (release = resolve));
+    peer.send(node.address, '18PUT:held');
+    expect(await peer.silentFor(150)).toBe(true);
+    release();
+    expect((await peer.next()).toString()).toBe('1bPUT 4 bytes');
+    expect(disk.flushes).toBeGreaterThan(0);
+  });
+
+  it('answers ERR INTERNAL when flush fails', async () => {
+    const disk = new FakeDisk();
+    const { node, peer } = await open({ engine: disk.factory });
+    disk.failFlush = true;
+    expect(text(await peer.exchange(node.address, '#f PUT:x'))).toMatch(/^#f ERR INTERNAL /);
+  });
+
+  it('recovers every queue directory of a data dir with the log engine', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mq-data-'));
+    dirs.push(dir);
+    const first = await open({ dataDir: dir, fsync: 'always' });
+    expect(text(await first.peer.exchange(first.node.address, 'PUT:one'))).toBe('PUT 3 bytes');
+    expect(text(await first.peer.exchange(first.node.address, 'PUT q=jobs:two'))).toBe('PUT 3 bytes');
+    await first.node.close();
+
+    const { node, peer } = await open({ dataDir: dir });
+    expect(node.stats().engine).not.toBe('memory');
+    expect(Object.keys(node.stats().queues).sort()).toEqual(['dead', 'default', 'jobs']);
+    expect(node.stats().queues.jobs?.size).toBe(1);
+    expect(text(await peer.exchange(node.address, 'GET'))).toBe('one');
+    expect(text(await peer.exchange(node.address, 'GET q=jobs'))).toBe('MSG:two');
+  });
+});

@@ -1,0 +1,98 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DedupWindow } from '../src/dedup.js';
+import { DeadlineHeap, type Timed } from '../src/heap.js';
+import { MessageRing, emptySlot } from '../src/ring.js';
+
+describe('MessageRing', () => {
+  it('behaves like an array deque through growth, wrap-around and shrinking', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('back' as const), n: fc.integer({ min: 1, max: 3000 }) }),
+      fc.record({ kind: fc.constant('front' as const), n: fc.integer({ min: 1, max: 50 }) }),
+      fc.record({ kind: fc.constant('shift' as const), n: fc.integer({ min: 1, max: 3000 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
+        const ring = new MessageRing();
+        const model: number[] = [];
+        const slot = emptySlot();
+        let seq = 0;
+        for (const { kind, n } of ops) {
+          for (let i = 0; i < n; i++) {
+            if (kind === 'shift') {
+              const had = model.length > 0;
+              if (ring.shift(slot) !== had) expect.fail(`shift returned ${String(!had)} with ${model.length} queued`);
+              if (had) {
+                const e = model.shift() as number;
+                const same = slot.seq === e && slot.body === `b${e}` && slot.bytes === e % 1000 && slot.enqueuedAt === e * 2 && slot.deliveries === e % 7;
+                if (!same) expect(slot).toEqual({ seq: e, body: `b${e}`, bytes: e % 1000, enqueuedAt: e * 2, deliveries: e % 7 });
+              }
+            } else {
+              seq++;
+              if (kind === 'back') {
+                ring.pushBack(seq, `b${seq}`, seq % 1000, seq * 2, seq % 7);
+                model.push(seq);
+              } else {
+                ring.pushFront(seq, `b${seq}`, seq % 1000, seq * 2, seq % 7);
+                model.unshift(seq);
+              }
+            }
+          }
+          expect(ring.length).toBe(model.length);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('DeadlineHeap', () => {
+  it('pops in deadline order after arbitrary pushes, removals and updates', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.nat(3), fc.integer({ min: 0, max: 1000 })), { maxLength: 200 }), (ops) => {
+        const heap = new DeadlineHeap<Timed & { id: number }>();
+        const live = new Map<number, Timed & { id: number }>();
+        ops.forEach(([dueAt, action, other], id) => {
+          const item = { id, dueAt, heapIndex: -1 };
+          heap.push(item);
+          live.set(id, item);
+          const target = live.get(other % (id + 1));
+          if (!target) return;
+          if (action === 1) {
+            heap.remove(target);
+            live.delete(target.id);
+          } else if (action === 2) {
+            target.dueAt = other;
+            heap.update(target);
+          }
+        });
+        expect(heap.size).toBe(live.size);
+        const popped: number[] = [];
+        for (let item = heap.pop(); item; item = heap.pop()) {
+          expect(item.heapIndex).toBe(-1);
+          popped.push(item.dueAt);
+        }
+        expect(popped).toEqual([...live.values()].map((item) => item.dueAt).sort((a, b) => a - b));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('DedupWindow', () => {
+  it('remembers keys inside the window and up to the bound, evicting the oldest', () => {
+    const window = new DedupWindow(1_000, 3);
+    window.record('a', 0, 0);
+    window.record('b', 10, 10);
+    expect(window.has('a', 999)).toBe(true);
+    expect(window.has('a', 1_000)).toBe(false);
+    window.record('c', 20, 20);
+    window.record('d', 30, 30);
+    expect(window.size).toBe(3);
+    expect(window.has('a', 30)).toBe(false);
+    expect(window.has('d', 30)).toBe(true);
+    window.restore(new Map([['old', -5_000], ['e', 25]]), 40);
+    expect(window.has('old', 40)).toBe(false);
+    expect(window.size).toBe(3);
+  });
+});

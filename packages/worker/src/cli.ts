@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { UsageError, createLogger, isLogLevel, normalizeArgv, onShutdownSignal, parseHostPort, runCli } from '@streampy/runtime';
+import { WorkerError } from './errors.js';
+import { loadWorkerFunction } from './load.js';
+import { GUARANTEES, createWorker, type Guarantee } from './worker.js';
+
+const PROGRAM = 'streampy-worker';
+
+const HELP = `Usage: ${PROGRAM} [<in host:port> <out host:port>] [options]
+
+Reads messages from queue nodes, applies a function and puts its results on other queues.
+
+Addresses take an optional queue name: 127.0.0.1:9000/jobs (default: the node's default queue).
+
+Options:
+  --input-address ADDR    a queue to read (repeatable; several are polled round-robin)
+  --output-address ADDR   where results go (repeatable; [choice, message] picks one)
+  --function NAME|PATH    built-in (pong, passthrough, upper, double, words) or a module
+                          path such as ./fn.mjs, resolved from the current directory (default pong)
+  --export NAME           the module export to use (default: the default export, else the
+                          module's only exported function)
+  --output-type TYPE      queue (default) or socket (raw payload to a plain UDP listener)
+  --route ROUTE           function (default) or random
+  --seed N                seed of the random route, for a repeatable run
+  --guarantee G[,G...]    at-most-once, at-least-once or exactly-once, one for all inputs or one
+                          per input (default at-least-once; at-most-once with --protocol seed)
+  --lease-ms N            lease of a reserved message (default 30000; extended while processing)
+  --concurrency N         messages in flight at once (default 2)
+  --batch N               messages per GET/RESERVE (default 1)
+  --idle-min-ms N         first polling pause when the inputs are empty (default 1)
+  --idle-max-ms N         longest polling pause (default 100)
+  --timeout-ms N          request timeout (client default)
+  --retries N             retries of a request after a timeout (client default)
+  --protocol P            extended (default) or seed (the original prototype's queue node)
+  --log-level LEVEL       debug, info (default), warn or error
+  --log-format FORMAT     json or pretty (default: pretty on a terminal)
+  --log-dir DIR           also write JSON logs to DIR/<logger name>.<uuid>.log
+  --json                  print the ready line and the final summary as JSON
+  -h, --help              show this help
+  -v, --version           print the version
+
+Stops on SIGINT/SIGTERM after finishing the messages in hand; exit 0, 1 on failure, 2 on usage errors.
+
+Example (the prototype's pong game, one queue node, one ball):
+  streampy-mq --address 127.0.0.1:10000 &
+  streampy-client 127.0.0.1:10000 PUT:ping
+  ${PROGRAM} 127.0.0.1:10000 127.0.0.1:10000 --function pong
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function integer(name: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^-?\d+$/.test(text) || Number(text) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${text}"`);
+  return Number(text);
+}
+
+function oneOf<T extends string>(name: string, text: string | undefined, allowed: readonly T[]): T | undefined {
+  if (text === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${text}"`);
+  return text as T;
+}
+
+/** Leaves out what the user did not give: with exactOptionalPropertyTypes, absent and undefined differ. */
+function compact<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+/** `host-port` of an address for the prototype's logger name, without any queue suffix. */
+function loggerPart(address: string): string {
+  const { host, port } = parseHostPort(address.replace(/\/[^/]*$/, ''));
+  return `${host}-${port}`;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: normalizeArgv(process.argv.slice(2)),
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'input-address': { type: 'string', multiple: true },
+      'output-address': { type: 'string', multiple: true },
+      function: { type: 'string' },
+      export: { type: 'string' },
+      'output-type': { type: 'string' },
+      route: { type: 'string' },
+      seed: { type: 'string' },
+      guarantee: { type: 'string', multiple: true },
+      'lease-ms': { type: 'string' },
+      concurrency: { type: 'string' },
+      batch: { type: 'string' },
+      'idle-min-ms': { type: 'string' },
+      'idle-max-ms': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      retries: { type: 'string' },
+      protocol: { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
+      'log-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (positionals.length !== 0 && positionals.length !== 2) {
+    throw new UsageError(`expected <in host:port> <out host:port>, got ${positionals.length} positional argument${positionals.length === 1 ? '' : 's'}`);
+  }
+  const inputs = [...(positionals[0] === undefined ? [] : [positionals[0]]), ...(values['input-address'] ?? [])];
+  const outputs = [...(positionals[1] === undefined ? [] : [positionals[1]]), ...(values['output-address'] ?? [])];
+  if (inputs.length === 0) throw new UsageError('no input: give <in host:port> <out host:port> or --input-address');
+  if (outputs.length === 0) throw new UsageError('no output: give <in host:port> <out host:port> or --output-address');
+  for (const address of [...inputs, ...outputs]) {
+    try {
+      loggerPart(address);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  const guarantees = (values.guarantee ?? []).flatMap((text) => text.split(',')).map((text) => oneOf('guarantee', text, GUARANTEES) as Guarantee);
+  if (guarantees.length > 1 && guarantees.length !== inputs.length) {
+    throw new UsageError(`--guarantee: give one for all inputs or one per input (${inputs.length}), got ${guarantees.length}`);
+  }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
+  const logFormat = oneOf('log-format', values['log-format'], ['json', 'pretty'] as const);
+
+  let loaded;
+  const exportName = values.export;
+  try {
+    loaded = await loadWorkerFunction(values.function ?? 'pong', exportName === undefined ? {} : { exportName });
+  } catch (error) {
+    if (error instanceof WorkerError) throw new UsageError(error.message);
+    throw error;
+  }
+
+  const logger = createLogger({
+    name: `${loaded.name}.${loggerPart(inputs[0] as string)}.${loggerPart(outputs[0] as string)}`,
+    level: logLevel,
+    ...(logFormat === undefined ? {} : { format: logFormat }),
+    ...(values['log-dir'] === undefined ? {} : { dir: values['log-dir'] }),
+  });
+
+  const protocol = oneOf('protocol', values.protocol, ['extended', 'seed'] as const);
+  let worker;
+  try {
+    worker = createWorker({
+      inputs,
+      outputs,
+      fn: loaded.fn,
+      name: loaded.name,
+      logger,
+      idle: compact({ minMs: integer('idle-min-ms', values['idle-min-ms'], 0), maxMs: integer('idle-max-ms', values['idle-max-ms'], 0) }),
+      ...compact({
+        outputType: oneOf('output-type', values['output-type'], ['queue', 'socket'] as const),
+        route: oneOf('route', values.route, ['function', 'random'] as const),
+        seed: integer('seed', values.seed, Number.MIN_SAFE_INTEGER),
+        guarantee: guarantees.length === 0 ? undefined : guarantees.length === 1 ? guarantees[0] : guarantees,
+        leaseMs: integer('lease-ms', values['lease-ms'], 1),
+        concurrency: integer('concurrency', values.concurrency, 1),
+        batch: integer('batch', values.batch, 1),
+        timeoutMs: integer('timeout-ms', values['timeout-ms'], 1),
+        retries: integer('retries', values.retries, 0),
+        protocol,
+      }),
+    });
+  } catch (error) {
+    if (error instanceof WorkerError) throw new UsageError(error.message);
+    throw error;
+  }
+  await worker.start();
+  const guarantee = guarantees.length === 0 ? (protocol === 'seed' ? 'at-most-once' : 'at-least-once') : guarantees.join(', ');
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify({ event: 'running', function: loaded.name, inputs, outputs, guarantee, pid: process.pid })}\n`
+      : `${PROGRAM} ${loaded.name} running: ${inputs.join(', ')} -> ${outputs.join(', ')} (${guarantee})\n`,
+  );
+  const removeHandlers = onShutdownSignal((signal) => {
+    logger.info('stopping', { signal });
+    void worker.stop();
+  });
+  try {
+    await worker.done;
+  } finally {
+    removeHandlers();
+    await logger.close();
+  }
+  const stats = worker.stats();
+  process.stdout.write(
+    values.json
+      ? `${JSON.stringify({ event: 'stopped', function: loaded.name, ...stats })}\n`
+      : `${PROGRAM} ${loaded.name} stopped: processed=${stats.processed} rejected=${stats.rejected} sent=${stats.sent} dropped=${stats.dropped} timeouts=${stats.timeouts} backoffs=${stats.backoffs}\n`,
+  );
+  return 0;
+}
+
+runCli(PROGRAM, main);

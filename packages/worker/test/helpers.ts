@@ -1,0 +1,98 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { createClient, type QueueClient } from '@streampy/client';
+import { createQueueNode, type QueueNode, type QueueNodeOptions } from '@streampy/mq';
+import { createLogger, formatHostPort, type Logger } from '@streampy/runtime';
+
+export const packageDir = fileURLToPath(new URL('..', import.meta.url));
+export const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+export function quietLogger(name = 'test'): Logger {
+  return createLogger({ name, level: 'error', format: 'json' });
+}
+
+export async function startNode(options: QueueNodeOptions = {}): Promise<QueueNode> {
+  return createQueueNode({ address: '127.0.0.1:0', logger: quietLogger('mq'), ...options });
+}
+
+export function addressOf(node: QueueNode, queue?: string): string {
+  return formatHostPort(node.address) + (queue === undefined ? '' : `/${queue}`);
+}
+
+export function connect(node: QueueNode | string): Promise<QueueClient> {
+  return createClient({ address: typeof node === 'string' ? node : node.address, timeoutMs: 500, retries: 4 });
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms (${attempt + 1} checks) waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Every message of a queue, taken with GET until it answers empty (bounded). */
+export async function drain(client: QueueClient, queue?: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let round = 0; round < 1000; round++) {
+    const batch = await client.getBatch(100, queue === undefined ? {} : { queue });
+    if (batch.length === 0) return out;
+    for (const body of batch) out.push(Buffer.from(body).toString('utf8'));
+  }
+  throw new Error('queue did not drain');
+}
+
+/** A plain UDP listener, as the prototype's socket sink: collects raw payloads. */
+export async function startListener(): Promise<{ address: string; received: string[]; close(): Promise<void> }> {
+  const socket: Socket = createSocket('udp4');
+  const received: string[] = [];
+  socket.on('message', (data) => received.push(data.toString('utf8')));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  return { address: `127.0.0.1:${port}`, received, close: () => new Promise((resolve) => socket.close(() => resolve())) };
+}
+
+export interface SpawnedWorker {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the exit code (or the signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  /** Kills the process by its pid if it still runs. */
+  readonly kill: (signal?: NodeJS.Signals) => void;
+}
+
+export function spawnWorker(args: string[], cwd = packageDir): SpawnedWorker {
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    kill: (signal = 'SIGKILL') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
+}
+
+/** Runs the CLI to completion (for --help and usage errors). */
+export async function runWorkerCli(args: string[]): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const worker = spawnWorker(args);
+  const timer = setTimeout(() => worker.kill(), 15_000);
+  const code = await worker.exited;
+  clearTimeout(timer);
+  return { code, stdout: worker.stdout(), stderr: worker.stderr() };
+}

@@ -1,0 +1,331 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { QueueClient } from '@streampy/client';
+import type { QueueNode } from '@streampy/mq';
+import { BUILTIN_FUNCTIONS, createWorker, type Worker, type WorkerFunction, type WorkerOptions } from '../src/index.js';
+import { addressOf, connect, drain, sleep, startListener, startNode, waitFor } from './helpers.js';
+
+const pong = BUILTIN_FUNCTIONS.pong as WorkerFunction;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+function later<T>(cleanup: () => Promise<T>): void {
+  cleanups.push(cleanup);
+}
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function node(options: Parameters<typeof startNode>[0] = {}): Promise<QueueNode> {
+  const started = await startNode(options);
+  later(() => started.close());
+  return started;
+}
+
+async function client(target: QueueNode | string): Promise<QueueClient> {
+  const opened = await connect(target);
+  later(() => opened.close());
+  return opened;
+}
+
+async function worker(options: WorkerOptions): Promise<Worker> {
+  const created = createWorker({ timeoutMs: 200, retries: 2, ...options });
+  await created.start();
+  later(() => created.stop());
+  return created;
+}
+
+describe('pong self-loop', () => {
+  for (const guarantee of ['at-most-once', 'at-least-once', 'exactly-once'] as const) {
+    it(`plays rounds with one ball and SIZE stays 1 (${guarantee})`, async () => {
+      const mq = await node();
+      const queue = await client(mq);
+      await queue.put('ping');
+      const w = await worker({ inputs: [addressOf(mq)], outputs: [addressOf(mq)], fn: pong, guarantee });
+      const sizes: number[] = [];
+      await waitFor('200 rounds', async () => {
+        sizes.push(await queue.size());
+        return w.stats().processed >= 200;
+      });
+      await w.stop();
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(1);
+      expect(await queue.size()).toBe(1);
+      expect(w.stats()).toMatchObject({ rejected: 0, dropped: 0, inFlight: 0 });
+      expect(w.stats().sent).toBe(w.stats().processed);
+      expect(['ping', 'pong']).toContain(Buffer.from((await queue.get()) ?? []).toString());
+    });
+  }
+
+  it('plays against a node with the seed protocol', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    await queue.put('ping');
+    const w = await worker({ inputs: [addressOf(mq)], outputs: [addressOf(mq)], fn: pong, protocol: 'seed', concurrency: 1 });
+    await waitFor('50 rounds', () => w.stats().processed >= 50);
+    await w.stop();
+    expect(await queue.size()).toBe(1);
+  });
+});
+
+describe('routing', () => {
+  /** Turns an instruction message into the result shape under test. */
+  const shapes: WorkerFunction = (message) => {
+    const [kind = '', arg = ''] = message.split(':');
+    switch (kind) {
+      case 'pair':
+        return [Number(arg), `pair${arg}`];
+      case 'array':
+        return arg.split(',');
+      case 'pairs':
+        return arg.split(',').map((part, index) => [index, part] as const);
+      case 'gen':
+        return (function* () {
+          yield `${arg}-a`;
+          yield [2, `${arg}-b`] as const;
+          yield null;
+        })();
+      case 'falsy':
+        return [undefined, null, false, ''][Number(arg)] as undefined;
+      case 'async':
+        return Promise.resolve(`async-${arg}`);
+      default:
+        return message;
+    }
+  };
+
+  it('sends plain messages to output 0, pairs to choice mod outputs, lists and generators item by item, falsy nowhere', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    for (const message of ['pair:0', 'pair:4', 'pair:-1', 'array:x,y', 'pairs:p,q,r,s', 'gen:g', 'falsy:0', 'falsy:1', 'falsy:2', 'falsy:3', 'async:z', 'plain']) {
+      await queue.put(message, { queue: 'in' });
+    }
+    const w = await worker({
+      inputs: [addressOf(mq, 'in')],
+      outputs: [addressOf(mq, 'o0'), addressOf(mq, 'o1'), addressOf(mq, 'o2')],
+      fn: shapes,
+      concurrency: 1,
+    });
+    await waitFor('all inputs processed', () => w.stats().processed === 12);
+    await w.stop();
+    expect(await drain(queue, 'o0')).toEqual(['pair0', 'x', 'y', 'p', 's', 'g-a', 'async-z', 'plain']);
+    expect(await drain(queue, 'o1')).toEqual(['pair4', 'q']);
+    expect(await drain(queue, 'o2')).toEqual(['pair-1', 'r', 'g-b']);
+    expect(w.stats()).toMatchObject({ processed: 12, sent: 13, rejected: 0 });
+  });
+
+  it('a random route with a seed is repeatable, and another seed differs', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    const run = async (seed: number, prefix: string): Promise<string[][]> => {
+      for (let i = 0; i < 30; i++) await queue.put(`m${i}`, { queue: `${prefix}-in` });
+      const outputs = [0, 1, 2].map((i) => addressOf(mq, `${prefix}-o${i}`));
+      const w = await worker({ inputs: [addressOf(mq, `${prefix}-in`)], outputs, fn: (m) => m, route: 'random', seed, concurrency: 1 });
+      await waitFor('30 processed', () => w.stats().processed === 30);
+      await w.stop();
+      return Promise.all([0, 1, 2].map((i) => drain(queue, `${prefix}-o${i}`)));
+    };
+    const first = await run(42, 'a');
+    const again = await run(42, 'b');
+    const other = await run(7, 'c');
+    expect(again).toEqual(first);
+    expect(other).not.toEqual(first);
+    expect(first.flat().sort()).toEqual(Array.from({ length: 30 }, (_, i) => `m${i}`).sort());
+    for (const output of first) expect(output.length).toBeGreaterThan(0);
+  });
+
+  it('sends raw payloads to a plain UDP listener with outputType socket', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    const listener = await startListener();
+    later(() => listener.close());
+    await queue.put('hello');
+    await queue.put('ünïcode');
+    await worker({ inputs: [addressOf(mq)], outputs: [listener.address], fn: BUILTIN_FUNCTIONS.upper as WorkerFunction, outputType: 'socket' });
+    await waitFor('both payloads', () => listener.received.length === 2);
+    expect(listener.received.sort()).toEqual(['HELLO', 'ÜNÏCODE']);
+  });
+});
+
+describe('polling', () => {
+  it('polls several inputs fairly, round-robin', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    for (let i = 0; i < 20; i++) {
+      await queue.put(`a${i}`, { queue: 'a' });
+      await queue.put(`b${i}`, { queue: 'b' });
+    }
+    const order: number[] = [];
+    const w = await worker({
+      inputs: [addressOf(mq, 'a'), addressOf(mq, 'b')],
+      outputs: [addressOf(mq, 'out')],
+      fn: (message, context) => {
+        order.push(context.input);
+        return message;
+      },
+      concurrency: 1,
+    });
+    await waitFor('40 processed', () => w.stats().processed === 40);
+    const firstHalf = order.slice(0, 20);
+    expect(firstHalf.filter((input) => input === 0).length).toBeGreaterThanOrEqual(8);
+    expect(firstHalf.filter((input) => input === 1).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('backs off when idle (far fewer requests than a busy poll) and picks up new work quickly', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    const w = await worker({ inputs: [addressOf(mq, 'in')], outputs: [addressOf(mq, 'out')], fn: (m) => m, idle: { minMs: 1, maxMs: 100 }, concurrency: 2 });
+    await sleep(300);
+    const before = mq.stats().framesIn;
+    await sleep(1000);
+    const idleRequests = mq.stats().framesIn - before;
+    // A busy poll makes thousands of requests a second (the prototype ~9k); two lanes backing
+    // off to 100 ms make about 20.
+    expect(idleRequests).toBeLessThan(200);
+    expect(w.stats().backoffs).toBeGreaterThan(0);
+    await queue.put('wake up', { queue: 'in' });
+    await waitFor('the message to pass through', async () => (await queue.size({ queue: 'out' })) === 1, 5_000);
+    expect(w.stats().processed).toBe(1);
+  });
+});
+
+describe('robustness', () => {
+  it('keeps going when pong is given "hello": counted as rejected, the game continues', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    await queue.put('hello');
+    await queue.put('ping');
+    const w = await worker({ inputs: [addressOf(mq)], outputs: [addressOf(mq)], fn: pong, guarantee: 'at-most-once' });
+    await waitFor('rounds after the rejection', () => w.stats().rejected === 1 && w.stats().processed >= 50);
+    await w.stop();
+    expect(w.stats().rejected).toBe(1);
+    expect(await queue.size()).toBe(1);
+  });
+
+  it('continues after its queue node is stopped and restarted on the same port', async () => {
+    let mq = await startNode();
+    const address = addressOf(mq);
+    later(() => mq.close());
+    const queue = await client(address);
+    await queue.put('ping');
+    const w = await worker({ inputs: [address], outputs: [address], fn: pong, timeoutMs: 100, retries: 1 });
+    await waitFor('rounds before the restart', () => w.stats().processed >= 50);
+    await mq.close();
+    await waitFor('the worker to notice', () => w.stats().timeouts > 0);
+    const beforeRestart = w.stats().processed;
+    mq = await startNode({ address });
+    // A memory node forgets its queue: the ball survives only if the worker held it (its put
+    // is retried into the new node). Serve a new ball otherwise; the worker must pick it up.
+    await waitFor('the ball back in play or known lost', () => w.stats().processed > beforeRestart || w.stats().inFlight === 0);
+    if (w.stats().processed === beforeRestart) await queue.put('ping');
+    await waitFor('rounds after the restart', () => w.stats().processed >= beforeRestart + 50);
+    await w.stop();
+    expect(await queue.size()).toBe(1);
+  });
+
+  it('stop() finishes the message in hand: its result is put and it is acked', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    await queue.put('slow', { queue: 'in' });
+    let started = false;
+    const w = await worker({
+      inputs: [addressOf(mq, 'in')],
+      outputs: [addressOf(mq, 'out')],
+      fn: async (message) => {
+        started = true;
+        await sleep(300);
+        return `${message} done`;
+      },
+    });
+    await waitFor('the function to start', () => started);
+    await w.stop();
+    expect(await drain(queue, 'out')).toEqual(['slow done']);
+    expect(mq.stats().queues.in).toMatchObject({ size: 0, leased: 0, acks: 1 });
+  });
+});
+
+describe('guarantees', () => {
+  it('at-least-once: a function that always throws ends in the dead queue after the delivery limit', async () => {
+    const mq = await node({ maxDeliveries: 3 });
+    const queue = await client(mq);
+    await queue.put('poison', { queue: 'in' });
+    await queue.put('fine', { queue: 'in' });
+    const w = await worker({
+      inputs: [addressOf(mq, 'in')],
+      outputs: [addressOf(mq, 'out')],
+      fn: (message) => {
+        if (message === 'poison') throw new Error('cannot digest');
+        return message;
+      },
+    });
+    await waitFor('the poison message in dead', async () => (await queue.size({ queue: 'dead' })) === 1);
+    await waitFor('the good message through', async () => (await queue.size({ queue: 'out' })) === 1);
+    expect(w.stats().rejected).toBe(3);
+    expect(await drain(queue, 'dead')).toEqual(['poison']);
+    expect(await drain(queue, 'out')).toEqual(['fine']);
+  });
+
+  it('extends the lease of a message processed longer than its lease', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    await queue.put('long', { queue: 'in' });
+    const deliveries: number[] = [];
+    const w = await worker({
+      inputs: [addressOf(mq, 'in')],
+      outputs: [addressOf(mq, 'out')],
+      leaseMs: 200,
+      concurrency: 2,
+      fn: async (message, context) => {
+        deliveries.push(context.deliveries ?? 0);
+        await sleep(1000);
+        return message;
+      },
+    });
+    await waitFor('the result', async () => (await queue.size({ queue: 'out' })) === 1);
+    await w.stop();
+    expect(deliveries).toEqual([1]);
+    expect(mq.stats().queues.in).toMatchObject({ redeliveries: 0, acks: 1 });
+  });
+
+  /** A short lease that is not extended and a slow first delivery force a redelivery of every input. */
+  async function redeliveryRun(guarantee: 'at-least-once' | 'exactly-once'): Promise<string[]> {
+    const mq = await node();
+    const queue = await client(mq);
+    for (let i = 0; i < 4; i++) await queue.put(`m${i}`, { queue: 'in' });
+    const w = await worker({
+      inputs: [addressOf(mq, 'in')],
+      outputs: [addressOf(mq, 'out')],
+      guarantee,
+      leaseMs: 100,
+      extendLeases: false,
+      concurrency: 4,
+      fn: async (message, context) => {
+        if (context.deliveries === 1) await sleep(400);
+        return [message, `${message}-copy`];
+      },
+    });
+    await waitFor('every input acked', () => mq.stats().queues.in?.acks === 4 && w.stats().inFlight === 0);
+    await w.stop();
+    expect(mq.stats().queues.in?.redeliveries).toBeGreaterThanOrEqual(4);
+    return (await drain(queue, 'out')).sort();
+  }
+
+  it('exactly-once: redelivered inputs produce no duplicate downstream', async () => {
+    const out = await redeliveryRun('exactly-once');
+    expect(out).toEqual(['m0', 'm0-copy', 'm1', 'm1-copy', 'm2', 'm2-copy', 'm3', 'm3-copy']);
+  });
+
+  it('at-least-once: the same redeliveries do duplicate downstream (what exactly-once prevents)', async () => {
+    const out = await redeliveryRun('at-least-once');
+    expect(out.length).toBeGreaterThan(8);
+    expect(new Set(out).size).toBe(8);
+  });
+
+  it('rejects option combinations it cannot honour', () => {
+    const base = { inputs: ['127.0.0.1:1'], outputs: ['127.0.0.1:2'], fn: (m: string) => m };
+    expect(() => createWorker({ ...base, protocol: 'seed', guarantee: 'at-least-once' })).toThrow(/seed protocol has no leases/);
+    expect(() => createWorker({ ...base, outputType: 'socket', guarantee: 'exactly-once' })).toThrow(/exactly-once needs queue outputs/);
+    expect(() => createWorker({ ...base, guarantee: ['at-most-once', 'exactly-once'] })).toThrow(/one per input/);
+    expect(() => createWorker({ ...base, inputs: [] })).toThrow(expect.objectContaining({ code: 'ERR_BAD_OPTION' }) as Error);
+    expect(() => createWorker({ ...base, concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => createWorker({ ...base, inputs: ['nowhere'] })).toThrow(/host:port/);
+  });
+});
