@@ -6,22 +6,25 @@ import { performance } from 'node:perf_hooks';
 /** How long each measured case runs and how many operations it may do at most. */
 export function budget(quick) {
   return quick
-    ? { warmupMs: 100, durationMs: 400, maxOps: 20_000, prefill: 5_000, memoryMessages: 50_000, latencySeconds: 1 }
-    : { warmupMs: 400, durationMs: 2_000, maxOps: 400_000, prefill: 100_000, memoryMessages: 1_000_000, latencySeconds: 3 };
+    ? { warmupMs: 100, warmupOps: 2_000, durationMs: 400, maxOps: 20_000, prefill: 20_000, batchPrefill: 40_000, memoryMessages: 50_000, latencySeconds: 1 }
+    : { warmupMs: 400, warmupOps: 40_000, durationMs: 2_000, maxOps: 400_000, prefill: 100_000, batchPrefill: 500_000, memoryMessages: 1_000_000, latencySeconds: 3 };
 }
 
 /**
  * Runs `concurrency` loops of `await step(loopIndex)` (each returns how many messages it completed, 0 to
- * stop early) for `warmupMs` unmeasured, then measures until `durationMs` or `maxOps` messages.
+ * stop early) unmeasured for `warmupMs` or `warmupOps` messages, whichever comes first (a fast
+ * consumer must not drain its backlog while warming up), then measures until `durationMs` or
+ * `maxOps` messages.
  * With `latencies`, keeps the duration of each measured step in microseconds.
  */
-export async function closedLoop({ warmupMs, durationMs, maxOps, concurrency = 1, latencies = false }, step) {
+export async function closedLoop({ warmupMs, warmupOps = Infinity, durationMs, maxOps, concurrency = 1, latencies = false }, step) {
   const t0 = performance.now();
   const warmupEnd = t0 + warmupMs;
   // A loop stalled on a lost datagram must not hold the run forever.
   const hardEnd = warmupEnd + durationMs * 3 + 10_000;
   let measuring = false;
   let measureStart = 0;
+  let warmupDone = 0;
   let ops = 0;
   let done = false;
   const samples = [];
@@ -29,7 +32,7 @@ export async function closedLoop({ warmupMs, durationMs, maxOps, concurrency = 1
     while (!done) {
       const before = performance.now();
       if (before > hardEnd) break;
-      if (!measuring && before >= warmupEnd) {
+      if (!measuring && (before >= warmupEnd || warmupDone >= warmupOps)) {
         measuring = true;
         measureStart = before;
       }
@@ -40,6 +43,7 @@ export async function closedLoop({ warmupMs, durationMs, maxOps, concurrency = 1
         done = true;
         break;
       }
+      if (!counted) warmupDone += n;
       if (counted) {
         ops += n;
         if (latencies) samples.push((after - before) * 1000);
@@ -135,10 +139,11 @@ export class UdpPeer {
    * carries, `unitsIn(reply)` how many a reply completes. A window with no reply for
    * `stallMs` is written off as lost and refilled. Same bounds as `closedLoop`.
    */
-  async pipelined({ warmupMs, durationMs, maxOps, window, stallMs = 200 }, next, unitsIn) {
+  async pipelined({ warmupMs, warmupOps = Infinity, durationMs, maxOps, window, stallMs = 200 }, next, unitsIn) {
     const t0 = performance.now();
     let measureStart = -1;
     let ops = 0;
+    let warmupDone = 0;
     let inFlight = 0;
     let lastReply = t0;
     let stopped = false;
@@ -148,9 +153,13 @@ export class UdpPeer {
         if (stopped) return;
         stopped = true;
         clearInterval(watchdog);
-        this.onDatagram = undefined;
         const seconds = measureStart < 0 ? 0 : (performance.now() - measureStart) / 1000;
-        resolve({ ops, seconds, rate: seconds > 0 ? ops / seconds : 0, lost: this.lost });
+        // Replies still on their way belong to this case: let them land and drop them.
+        this.onDatagram = () => {};
+        setTimeout(() => {
+          this.onDatagram = undefined;
+          resolve({ ops, seconds, rate: seconds > 0 ? ops / seconds : 0 });
+        }, 100);
       };
       const fill = () => {
         while (!stopped) {
@@ -163,10 +172,16 @@ export class UdpPeer {
       this.onDatagram = (reply) => {
         const now = performance.now();
         lastReply = now;
-        const units = unitsIn(reply);
+        let units;
+        try {
+          units = unitsIn(reply);
+        } catch {
+          units = { sent: 0, done: 0 };
+        }
         inFlight = Math.max(0, inFlight - units.sent);
-        if (measureStart < 0 && now - t0 >= warmupMs) measureStart = now;
         if (measureStart >= 0) ops += units.done;
+        else warmupDone += units.done;
+        if (measureStart < 0 && (now - t0 >= warmupMs || warmupDone >= warmupOps)) measureStart = now;
         if (units.stop || (measureStart >= 0 && (ops >= maxOps || now - measureStart >= durationMs))) return finish();
         fill();
       };

@@ -48,7 +48,7 @@ export class TcpConnection {
   }
 
   write(data) {
-    if (this.outgoing.length === 0) queueMicrotask(() => this.flush());
+    if (this.outgoing.length === 0) process.nextTick(() => this.flush());
     this.outgoing.push(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
   }
 

@@ -65,7 +65,7 @@ class BeanstalkClient {
 }
 
 /** Runs the beanstalkd cases and returns their rows, or `{ skipped }` saying why not. */
-export async function benchBeanstalkd({ budget, body, log }) {
+export async function benchBeanstalkd({ budget, body, log, measure }) {
   const tool = ensureTool('beanstalkd', 'beanstalkd', log);
   if (!tool.path) return { skipped: tool.reason };
   const port = await freeTcpPort();
@@ -81,17 +81,16 @@ export async function benchBeanstalkd({ budget, body, log }) {
   const rows = [];
   try {
     for (const concurrency of [1, 16]) {
-      const result = await closedLoop({ ...budget, concurrency }, async () => {
+      rows.push(await measure(`beanstalkd.put.c${concurrency}`, `beanstalkd put, ${inFlight(concurrency)}`, () => closedLoop({ ...budget, concurrency }, async () => {
         await client.put(body);
         backlog.count++;
         return 1;
-      });
-      rows.push({ id: `beanstalkd.put.c${concurrency}`, label: `beanstalkd put, ${inFlight(concurrency)}`, ...result });
+      })));
     }
     for (const concurrency of [1, 16]) {
       await fillBacklog(backlog, budget.prefill, () => client.put(body));
       const held = new Array(concurrency);
-      const result = await closedLoop({ ...budget, concurrency }, async (slot) => {
+      const consume = () => closedLoop({ ...budget, concurrency }, async (slot) => {
         const previous = held[slot];
         held[slot] = undefined;
         const [, reply] = await Promise.all([
@@ -104,8 +103,8 @@ export async function benchBeanstalkd({ budget, body, log }) {
         backlog.count--;
         return 1;
       });
+      rows.push(await measure(`beanstalkd.consume.c${concurrency}`, `beanstalkd reserve + delete, ${inFlight(concurrency)}`, consume));
       await Promise.all(held.filter((id) => id !== undefined).map((id) => client.command(`delete ${id}`)));
-      rows.push({ id: `beanstalkd.consume.c${concurrency}`, label: `beanstalkd reserve + delete, ${inFlight(concurrency)}`, ...result });
     }
   } finally {
     client.close();

@@ -10,6 +10,9 @@ const STREAM = 'BENCH';
 const SUBJECT = 'bench.q';
 const CONSUMER = 'bench';
 const NEXT = `$JS.API.CONSUMER.MSG.NEXT.${STREAM}.${CONSUMER}`;
+/** Pull requests reply to their own inbox subscription, so pulled messages can be told apart. */
+const PULL_TOKEN = 'pull';
+const PULL_SID = '2';
 
 class NatsClient {
   static async open(port) {
@@ -19,7 +22,7 @@ class NatsClient {
       client.connection.onFailure = reject;
     });
     client.connection.write('CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"lang":"streampy-bench","version":"0"}\r\n');
-    client.connection.write(`SUB ${client.inbox}.* 1\r\nPING\r\n`);
+    client.connection.write(`SUB ${client.inbox}.r.* 1\r\nSUB ${client.inbox}.${PULL_TOKEN} ${PULL_SID}\r\nPING\r\n`);
     await pong;
     client.connection.onFailure = (error) => {
       for (const waiter of client.pending.values()) waiter.reject(error);
@@ -44,16 +47,17 @@ class NatsClient {
       if (end < 0) return offset;
       const line = buffer.toString('latin1', offset, end);
       if (line.startsWith('MSG ') || line.startsWith('HMSG ')) {
-        const parts = line.split(' ');
+        // MSG <subject> <sid> [reply] <bytes>; HMSG adds <header bytes> before <total bytes>.
+        const parts = line.split(' ').filter((part) => part.length > 0);
         const headered = parts[0] === 'HMSG';
         const total = Number(parts[parts.length - 1]);
         const headerBytes = headered ? Number(parts[parts.length - 2]) : 0;
-        const fields = parts.length - (headered ? 5 : 4);
+        const hasReply = parts.length === (headered ? 6 : 5);
         const start = end + 2;
         if (buffer.length < start + total + 2) return offset;
         const headers = headered ? buffer.toString('latin1', start, start + headerBytes) : '';
         const payload = buffer.subarray(start + headerBytes, start + total);
-        this.deliver(parts[1], fields === 1 ? parts[3] : undefined, headers, payload);
+        this.deliver(parts[1], parts[2], hasReply ? parts[3] : undefined, headers, payload);
         offset = start + total + 2;
         continue;
       }
@@ -64,11 +68,13 @@ class NatsClient {
     }
   }
 
-  deliver(subject, reply, headers, payload) {
-    const token = subject.slice(this.inbox.length + 1);
+  deliver(subject, sid, reply, headers, payload) {
+    // Pulled messages keep their stream subject: only the subscription tells where they belong.
+    const pull = sid === PULL_SID;
+    const token = pull ? PULL_TOKEN : subject.slice(this.inbox.length + 3);
     const waiter = this.pending.get(token);
     if (!waiter) return;
-    // A status message (e.g. 404 no messages, 408 request expired) ends a pull request.
+    // A status message (404 no messages, 408 request expired...) ends a pull request.
     const status = /^NATS\/1\.0 (\d{3})/.exec(headers);
     if (status && payload.length === 0) {
       this.pending.delete(token);
@@ -89,12 +95,11 @@ class NatsClient {
   }
 
   /** Publishes with a reply inbox and resolves with the first `expected` messages sent to it. */
-  request(subject, payload, expected = 1) {
+  request(subject, payload, expected = 1, token = (this.nextToken++).toString(36)) {
     return new Promise((resolve, reject) => {
       if (this.connection.failure) return reject(this.connection.failure);
-      const token = (this.nextToken++).toString(36);
       this.pending.set(token, { expected, messages: [], resolve, reject });
-      this.publish(subject, payload, `${this.inbox}.${token}`);
+      this.publish(subject, payload, token === PULL_TOKEN ? `${this.inbox}.${PULL_TOKEN}` : `${this.inbox}.r.${token}`);
     });
   }
 
@@ -110,9 +115,9 @@ class NatsClient {
     if (reply.payload.includes('"error"')) throw new Error(`jetstream publish: ${reply.payload.toString('utf8')}`);
   }
 
-  /** Pulls up to `batch` messages; fewer when the stream runs dry. */
+  /** Pulls up to `batch` messages, fewer when the stream runs dry; one pull at a time. */
   next(batch) {
-    return this.request(NEXT, Buffer.from(JSON.stringify({ batch, no_wait: true })), batch);
+    return this.request(NEXT, Buffer.from(JSON.stringify({ batch, no_wait: true })), batch, PULL_TOKEN);
   }
 
   ack(message) {
@@ -127,7 +132,7 @@ class NatsClient {
 const ACK_BODY = Buffer.from('+ACK');
 
 /** Runs the JetStream cases and returns their rows, or `{ skipped }` saying why not. */
-export async function benchJetStream({ budget, body, log }) {
+export async function benchJetStream({ budget, body, log, measure }) {
   const tool = ensureTool('nats-server', 'nats-server', log);
   if (!tool.path) return { skipped: tool.reason };
   const storeDir = makeTempDir('jetstream');
@@ -146,26 +151,26 @@ export async function benchJetStream({ budget, body, log }) {
     });
     const backlog = { count: 0 };
     for (const concurrency of [1, 16]) {
-      const result = await closedLoop({ ...budget, concurrency }, async () => {
+      const label = `JetStream publish, awaited ack, ${inFlight(concurrency)}`;
+      rows.push(await measure(`jetstream.publish.c${concurrency}`, label, () => closedLoop({ ...budget, concurrency }, async () => {
         await client.publishAcked(body);
         backlog.count++;
         return 1;
-      });
-      rows.push({ id: `jetstream.publish.c${concurrency}`, label: `JetStream publish, awaited ack, ${inFlight(concurrency)}`, ...result });
+      })));
     }
     for (const batch of [1, 100]) {
       await fillBacklog(backlog, budget.prefill, () => client.publishAcked(body));
       let unacked = [];
-      const result = await closedLoop(budget, async () => {
+      const consume = () => closedLoop(budget, async () => {
         // The acks of the previous pull leave in the same write as the next pull request.
         for (const message of unacked) client.ack(message);
         unacked = backlog.count >= batch ? await client.next(batch) : [];
         backlog.count -= unacked.length;
         return unacked.length;
       });
-      for (const message of unacked) client.ack(message);
       const label = batch === 1 ? 'JetStream next + ack, one at a time' : `JetStream fetch ${batch} + fire-and-forget acks`;
-      rows.push({ id: `jetstream.consume.b${batch}`, label, ...result });
+      rows.push(await measure(`jetstream.consume.b${batch}`, label, consume));
+      for (const message of unacked) client.ack(message);
     }
   } finally {
     client?.close();

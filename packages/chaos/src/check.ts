@@ -91,6 +91,16 @@ function isTransient(error: unknown): boolean {
   return code !== undefined && !FATAL.has(code);
 }
 
+/**
+ * The stored message a delivery is of, when its token reads `<message>.<delivery count>` (as
+ * @streampy/mq's tokens do): every redelivery of one message shares it, while two stored
+ * copies of the same content never do.
+ */
+function identityOf(delivery: Delivery): string | undefined {
+  const suffix = `.${delivery.deliveries}`;
+  return delivery.token.endsWith(suffix) && delivery.token.length > suffix.length ? delivery.token.slice(0, -suffix.length) : undefined;
+}
+
 interface Holdings {
   /** Ready messages. */
   readonly ready: number;
@@ -149,8 +159,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
 
   const acked = new Uint8Array(messages);
   const copies = new Uint8Array(messages);
-  /** Numbers whose ack the checker could not confirm: a later redelivery of them is its own doing. */
-  const ackUnsure = new Set<number>();
+  /**
+   * Deliveries whose ack the checker could not confirm: when one comes back, that is the
+   * checker's own doing, not a duplicate. Keyed by the stored message's identity where the
+   * token shows it, else (coarser) by message number.
+   */
+  const ackUnsure = new Set<string | number>();
   let sent = 0;
   let delivered = 0;
   let unique = 0;
@@ -183,7 +197,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     }
     const n = checked.n;
     const seen = copies[n] as number;
-    if (seen > 0 && delivery !== undefined && delivery.deliveries > 1 && ackUnsure.has(n)) {
+    if (seen > 0 && delivery !== undefined && delivery.deliveries > 1 && ackUnsure.has(identityOf(delivery) ?? n)) {
       redelivered++;
       return n;
     }
@@ -194,7 +208,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     return n;
   };
 
-  const ackUntilDone = async (n: number | undefined, token: string, leasedAt: number): Promise<void> => {
+  const ackUntilDone = async (n: number | undefined, delivery: Delivery, leasedAt: number): Promise<void> => {
+    const token = delivery.token;
     // Past the lease the node has already put the message back: another ack cannot help.
     while (Date.now() < leasedAt + leaseMs && !expired()) {
       try {
@@ -205,7 +220,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
         if (!isTransient(error) || codeOf(error) === 'ERR_UNKNOWN_LEASE') break;
       }
     }
-    if (n !== undefined) ackUnsure.add(n);
+    const identity = identityOf(delivery) ?? n;
+    if (identity !== undefined) ackUnsure.add(identity);
   };
 
   const putUntilAcked = async (n: number): Promise<void> => {
@@ -288,7 +304,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
           const deliveries = await sink.reserve({ max: batch, leaseMs });
           for (const delivery of deliveries) {
             const n = record(delivery.body, delivery);
-            const ack = ackUntilDone(n, delivery.token, leasedAt).finally(() => acks.delete(ack));
+            const ack = ackUntilDone(n, delivery, leasedAt).finally(() => acks.delete(ack));
             acks.add(ack);
           }
           got = deliveries.length;

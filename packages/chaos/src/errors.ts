@@ -1,4 +1,4 @@
-export type ChaosErrorCode = 'ERR_BAD_FAULT_SPEC' | 'ERR_BAD_OPTION' | 'ERR_CLOSED';
+export type ChaosErrorCode = 'ERR_BAD_FAULT_SPEC' | 'ERR_BAD_OPTION';
 
 /** The one error class thrown by `@streampy/chaos`; callers branch on `code`. */
 export class ChaosError extends Error {

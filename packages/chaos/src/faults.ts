@@ -80,7 +80,7 @@ export function createFaultDecider(spec: FaultSpec, random: Random): (length: nu
   };
 }
 
-/** True when the spec can change any datagram. */
+/** True when the spec can change any datagram (the pong demo skips the proxy otherwise). */
 export function hasFaults(spec: FaultSpec): boolean {
   const delay = spec.delayMs;
   const delays = typeof delay === 'number' ? delay > 0 : delay !== undefined && delay[1] > 0;

@@ -67,7 +67,7 @@ describe('streampy-proxy', () => {
     expect(await missing.exit).toBe(2);
     const help = run('proxy-cli.js', ['--help']);
     expect(await help.exit).toBe(0);
-    expect(help.lines.join('\n')).toContain('--drop-to-target');
+    expect(help.lines.join('\n')).toContain('--<fault>-to-target');
   });
 });
 

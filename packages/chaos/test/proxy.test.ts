@@ -58,17 +58,30 @@ describe('createFaultProxy', () => {
     expect(proxy.stats()).toMatchObject({ sessions: 2, sessionsOpened: 2 });
   });
 
-  it('bounds the session table and expires idle sessions', async () => {
+  it('bounds the session table, closing the least recently active session', async () => {
     const echo = await peer('echo');
     const [a, b] = [await peer(), await peer()];
-    const proxy = await proxyTo(echo, { maxSessions: 1, sessionIdleMs: 100 });
+    const proxy = await proxyTo(echo, { maxSessions: 1 });
     a.send('a', proxy.address);
     await waitFor('a echo', () => a.received.length === 1);
     b.send('b', proxy.address);
     await waitFor('b echo', () => b.received.length === 1);
     expect(proxy.stats()).toMatchObject({ sessions: 1, sessionsOpened: 2, sessionsClosed: 1 });
+    a.send('a again', proxy.address);
+    await waitFor('a echo again', () => a.received.length === 2);
+    // a's session was closed to make room for b's, so a comes back through a new upstream socket.
+    expect(echo.received[2]?.from.port).not.toBe(echo.received[0]?.from.port);
+    expect(proxy.stats()).toMatchObject({ sessions: 1, sessionsOpened: 3, sessionsClosed: 2 });
+  });
+
+  it('closes idle sessions', async () => {
+    const echo = await peer('echo');
+    const client = await peer();
+    const proxy = await proxyTo(echo, { sessionIdleMs: 100 });
+    client.send('x', proxy.address);
+    await waitFor('the echo', () => client.received.length === 1);
     await waitFor('idle expiry', () => proxy.stats().sessions === 0);
-    expect(proxy.stats().sessionsClosed).toBe(2);
+    expect(proxy.stats()).toMatchObject({ sessionsOpened: 1, sessionsClosed: 1 });
   });
 
   it('makes the same fault decisions for the same seed', () => {

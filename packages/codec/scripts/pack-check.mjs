@@ -79,8 +79,9 @@ try {
   const depFields = ['dependencies', 'peerDependencies', 'optionalDependencies'].filter((f) => Object.keys(manifest[f] ?? {}).length > 0);
   check('installed package.json declares no dependencies', depFields.length === 0, depFields.join(', '));
   const shipped = readdirSync(installed).sort();
-  const allowed = ['dist', 'README.md', 'package.json', 'LICENSE', 'CHANGELOG.md'];
-  check('tarball ships dist, README and package.json, nothing else', ['dist', 'README.md', 'package.json'].every((f) => shipped.includes(f)) && shipped.every((f) => allowed.includes(f)), shipped.join(', '));
+  // src ships so the source maps resolve (go to definition lands in the TypeScript source).
+  const allowed = ['dist', 'src', 'README.md', 'package.json', 'LICENSE', 'CHANGELOG.md'];
+  check('tarball ships dist, src, README and package.json, nothing else', ['dist', 'src', 'README.md', 'package.json'].every((f) => shipped.includes(f)) && shipped.every((f) => allowed.includes(f)), shipped.join(', '));
   check('tarball has no build info or tests', !readdirSync(join(installed, 'dist')).some((f) => f.includes('tsbuildinfo') || f.includes('.test.')));
   check('installed node_modules holds only the codec', readdirSync(join(consumer, 'node_modules')).filter((f) => !f.startsWith('.')).join() === '@streampy');
 

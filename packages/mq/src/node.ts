@@ -363,7 +363,7 @@ class Node implements QueueContext {
     for (let i = 0; i < frames.length; i++) {
       const step = this.#parse(frames[i] as Uint8Array, peer);
       steps[i] = step;
-      if (!(step instanceof Uint8Array) && step.queue !== undefined && !this.#queues.has(step.queue)) {
+      if (!(step instanceof Uint8Array) && step.verb !== 'STATS' && step.queue !== undefined && !this.#queues.has(step.queue)) {
         const full = this.#queues.size + this.#opening.size >= this.#config.maxQueues;
         if (full && !this.#opening.has(step.queue)) {
           steps[i] = this.#error(step.id, 'BAD_REQUEST', `this node holds at most ${this.#config.maxQueues} queues; "${step.queue}" would be one more`);
@@ -424,7 +424,8 @@ class Node implements QueueContext {
         replies[i] = step;
         continue;
       }
-      const queue = this.#queues.get(step.queue ?? DEFAULT_QUEUE);
+      // STATS covers the whole node: its q= names no queue to create.
+      const queue = this.#queues.get(step.verb === 'STATS' ? DEFAULT_QUEUE : (step.queue ?? DEFAULT_QUEUE));
       try {
         if (!queue) {
           replies[i] = this.#error(step.id, 'INTERNAL', `queue "${step.queue ?? DEFAULT_QUEUE}" could not be opened`);

@@ -18,7 +18,7 @@ export class MessageRing {
     let capacity = 16;
     while (capacity < initialCapacity) capacity *= 2;
     this.#mask = capacity - 1;
-    this.#bodies = new Array<string | undefined>(capacity);
+    this.#bodies = slots(capacity);
     this.#seqs = new Float64Array(capacity);
     this.#times = new Float64Array(capacity);
     this.#sizes = new Uint32Array(capacity);
@@ -75,7 +75,7 @@ export class MessageRing {
   }
 
   #resize(capacity: number): void {
-    const bodies = new Array<string | undefined>(capacity);
+    const bodies = slots(capacity);
     const seqs = new Float64Array(capacity);
     const times = new Float64Array(capacity);
     const sizes = new Uint32Array(capacity);
@@ -96,6 +96,16 @@ export class MessageRing {
     this.#head = 0;
     this.#mask = capacity - 1;
   }
+}
+
+/**
+ * A packed array of `capacity` empty slots. `new Array(n)` is not used: for large `n` V8 makes
+ * a dictionary-mode array, which costs several times more memory per slot.
+ */
+function slots(capacity: number): (string | undefined)[] {
+  const array: (string | undefined)[] = [];
+  for (let i = 0; i < capacity; i++) array.push(undefined);
+  return array;
 }
 
 /** A caller-owned, reused record that `MessageRing.shift` fills, so reading allocates nothing. */

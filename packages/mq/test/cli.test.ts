@@ -128,4 +128,34 @@ describe('streampy-mq CLI', () => {
     node.child.kill('SIGTERM');
     expect(await node.exited).toBe(0);
   });
+
+  // Through the CLI, in a child process: the durable engine is exercised end to end, and a
+  // storage bug that hung the event loop would fail this test instead of hanging the runner.
+  it('recovers every queue directory of --data-dir after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mq-data-'));
+    dirs.push(dir);
+    const peer = await TestPeer.open();
+    try {
+      const first = await start(['127.0.0.1:0', '--data-dir', dir, '--fsync', 'always']);
+      const one = { host: '127.0.0.1', port: first.port };
+      expect(text(await peer.exchange(one, 'PUT:one'))).toBe('PUT 3 bytes');
+      expect(text(await peer.exchange(one, 'PUT q=jobs:two'))).toBe('PUT 3 bytes');
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(first.stdout()).toMatch(/queue size 2\n$/);
+
+      const second = await start(['127.0.0.1:0', '--data-dir', dir]);
+      const two = { host: '127.0.0.1', port: second.port };
+      const stats = JSON.parse(text(await peer.exchange(two, 'STATS')).slice('STATS:'.length)) as { engine: string; queues: Record<string, { size: number }> };
+      expect(stats.engine).toBe('log');
+      expect(Object.keys(stats.queues).sort()).toEqual(['dead', 'default', 'jobs']);
+      expect(stats.queues.jobs?.size).toBe(1);
+      expect(text(await peer.exchange(two, 'GET'))).toBe('one');
+      expect(text(await peer.exchange(two, 'GET q=jobs'))).toBe('MSG:two');
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      await peer.close();
+    }
+  });
 });

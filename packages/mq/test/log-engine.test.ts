@@ -246,7 +246,10 @@ describe('log engine: torn and corrupt tails', () => {
   it('damage inside an older segment is reported, not served', async () => {
     const dir = await tempDir();
     const { engine, state } = await openEngine(dir, 'never', 512);
-    for (let i = 0; i < 40; i++) engine.append(makeMessage(state.nextSeq + i, 40, false));
+    for (let i = 0; i < 40; i++) {
+      engine.append(makeMessage(state.nextSeq + i, 40, false));
+      await engine.flush();
+    }
     await closeEngine(engine);
     const names = await segmentFiles(dir);
     expect(names.length).toBeGreaterThan(2);
@@ -352,6 +355,12 @@ describe('log engine: reclaim', () => {
     const model = new Model();
     let nextSeq = state.nextSeq;
     let maxDisk = 0;
+    let bytesWritten = 0;
+    let segmentsDeleted = 0;
+    const addStats = (): void => {
+      bytesWritten += engine.stats().bytesWritten;
+      segmentsDeleted += engine.stats().segmentsDeleted;
+    };
     for (let i = 0; i < 6000; i++) {
       const message = makeMessage(nextSeq++, 100, i % 3 === 0);
       engine.append(message);
@@ -361,18 +370,17 @@ describe('log engine: reclaim', () => {
         engine.remove(oldest);
         model.live.delete(oldest);
       }
-      if (i % 100 === 99) {
-        await engine.flush();
-        maxDisk = Math.max(maxDisk, await diskUse(dir));
-      }
+      if (i % 10 === 9) await engine.flush();
+      if (i % 100 === 99) maxDisk = Math.max(maxDisk, await diskUse(dir));
       if (i % 1500 === 1499) {
         await closeEngine(engine);
+        addStats();
         ({ engine, state } = await openEngine(dir, 'never', segmentBytes));
         model.expectMatches(state);
       }
     }
-    const { segmentsDeleted, bytesWritten } = engine.stats();
     await closeEngine(engine);
+    addStats();
     expect(bytesWritten).toBeGreaterThan(100 * segmentBytes);
     expect(segmentsDeleted).toBeGreaterThan(100);
     expect(maxDisk).toBeLessThanOrEqual(4 * segmentBytes);

@@ -133,5 +133,8 @@ describe('STATS', () => {
       redeliveries: 0, deadLettered: 0, duplicates: 0, rejectedFull: 0,
     });
     expect(stats.recent).toEqual(['m3', 'm4', 'm5', 'm6', 'L'.repeat(40)]);
+    // STATS reports the whole node; a q= on it creates no queue.
+    await peer.exchange(node.address, 'STATS q=nothing');
+    expect(Object.keys(node.stats().queues).sort()).toEqual(['dead', 'default']);
   });
 });

@@ -73,7 +73,8 @@ class SegmentedLog implements LogEngine {
   private active: SegmentInfo | undefined;
   private handle: FileHandle | undefined;
   private state: 'new' | 'open' | 'closing' | 'closed' = 'new';
-  private failure: unknown;
+  /** The first I/O error; the engine refuses all later work with it. */
+  private failure: Error | undefined;
   /** Every seq appended from now on is at least this; written at the head of each new segment. */
   private seqFloor = 0;
 
@@ -87,6 +88,7 @@ class SegmentedLog implements LogEngine {
   private inFlight: Waiter[] | undefined;
 
   private pumping: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
   private pumpScheduled = false;
   private unsynced = false;
   private syncDue = false;
@@ -159,18 +161,20 @@ class SegmentedLog implements LogEngine {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'new') {
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.state === 'new') {
       this.state = 'closed';
       return;
     }
     this.state = 'closing';
     try {
       // Drain everything recorded so far, including a roll or reclaim that it triggers.
-      while (this.pumping !== undefined || this.hasWork()) {
-        if (this.failure !== undefined) throw this.failure;
-        await (this.pumping ?? this.pump());
-      }
+      while (this.failure === undefined && (this.pumping !== undefined || this.hasWork())) await this.pump();
       if (this.failure !== undefined) throw this.failure;
       clearTimeout(this.syncTimer);
       this.unsynced = true;
@@ -218,31 +222,37 @@ class SegmentedLog implements LogEngine {
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      if (this.pumping === undefined && this.state !== 'closed') void this.pump();
+      if (this.state !== 'closed') void this.pump();
     });
   }
 
-  /** The only code that touches the files: one step at a time, until nothing is left to do. */
+  /** Runs the writer unless it is running; resolves when it has nothing left to do. */
   private pump(): Promise<void> {
-    const run = (async () => {
-      try {
-        while (this.failure === undefined && this.hasWork()) {
-          if (this.hasPendingWrites() || this.waiting.length > 0) await this.writeBatch();
-          if (this.syncDue) {
-            this.syncDue = false;
-            await this.sync();
-          }
-          if (this.active !== undefined && this.active.size >= this.segmentBytes) await this.roll();
-          if (this.reclaimWanted) await this.reclaim();
-        }
-      } catch (error) {
-        this.fail(error);
-      } finally {
+    if (this.pumping === undefined) {
+      this.pumping = this.drainWork().finally(() => {
         this.pumping = undefined;
+        // Work recorded between the loop's last check and now would otherwise wait forever.
+        if (this.hasWork()) this.schedule();
+      });
+    }
+    return this.pumping;
+  }
+
+  /** The only code that touches the files: one step at a time, until nothing is left to do. */
+  private async drainWork(): Promise<void> {
+    try {
+      while (this.failure === undefined && this.hasWork()) {
+        if (this.hasPendingWrites() || this.waiting.length > 0) await this.writeBatch();
+        if (this.syncDue) {
+          this.syncDue = false;
+          await this.sync();
+        }
+        if (this.active !== undefined && this.active.size >= this.segmentBytes) await this.roll();
+        if (this.reclaimWanted) await this.reclaim();
       }
-    })();
-    this.pumping = run;
-    return run;
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   private async writeBatch(): Promise<void> {
@@ -366,8 +376,8 @@ class SegmentedLog implements LogEngine {
   }
 
   private fail(error: unknown): void {
-    this.failure = error;
-    for (const waiter of this.waiting) waiter.reject(error);
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    for (const waiter of this.waiting) waiter.reject(this.failure);
     this.waiting = [];
   }
 

@@ -1,0 +1,18 @@
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeFrameText, encodeFrame } from '@streampy/codec';
+import { createLogEngine } from '/work/main/packages/mq/dist/storage/log.js';
+const dir = process.argv[2];
+const child = spawn(process.execPath, ['dist/cli.js', '--address', '127.0.0.1:0', '--data-dir', dir, '--fsync', process.argv[3] ?? 'never'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise((r) => createInterface({ input: child.stdout }).on('line', (l) => { const m = /:(\d+)$/.exec(l); if (m) r(Number(m[1])); }));
+const s = createSocket('udp4'); await new Promise((r) => s.bind(0, '127.0.0.1', r));
+const req = (p) => new Promise((r) => { s.once('message', (d) => r(decodeFrameText(d))); s.send(encodeFrame(p), port, '127.0.0.1'); });
+const got = [];
+let r; while ((r = await req('GET')) !== '') got.push(r);
+console.log('drained', got.length);
+for (let i = 0; i < Number(process.argv[4] ?? 10); i++) await req(`PUT:${Date.now()}-${i}`);
+await sleep(Number(process.argv[5] ?? 100));
+child.kill('SIGKILL'); await new Promise((r) => child.once('exit', r)); s.close();
+const e = createLogEngine({ dir: dir + '/default', fsync: 'never' }); const st = await e.open(); console.log('in log', st.messages.length); await e.close();

@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const CRASH_CHECK = fileURLToPath(new URL('../scripts/crash-check.mjs', import.meta.url));
+
+interface CrashSummary {
+  readonly cycles: number;
+  readonly sent: number;
+  readonly accepted: number;
+  readonly recovered: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly unackedRecovered: number;
+  readonly orderViolations: number;
+  readonly garbage: number;
+}
+
+/** Runs scripts/crash-check.mjs (the SIGKILL/restart loop over the real CLI, dist/cli.js: build first) and returns its summary. */
+async function crashCheck(args: string[], deadlineMs: number): Promise<{ code: number | null; summary: CrashSummary; stderr: string }> {
+  const child = spawn(process.execPath, [CRASH_CHECK, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // SIGTERM lets the script SIGKILL the node it is running before it exits.
+  const timer = setTimeout(() => child.kill('SIGTERM'), deadlineMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  if (!line.startsWith('{')) throw new Error(`crash-check printed no summary (exit ${code}): ${stderr.trim()}`);
+  return { code, summary: JSON.parse(line) as CrashSummary, stderr };
+}
+
+describe('durable node under SIGKILL', () => {
+  it(
+    "--fsync always: every acknowledged put survives 20 kills, exactly once and in order",
+    async () => {
+      const { code, summary, stderr } = await crashCheck(['--cycles', '20', '--fsync', 'always', '--seed', '20261127', '--max-load-ms', '150'], 150_000);
+      expect(stderr).toBe('');
+      expect(summary.cycles).toBe(20);
+      expect(summary.accepted).toBeGreaterThan(20);
+      expect(summary.lost).toBe(0);
+      expect(summary.recovered).toBe(summary.accepted);
+      expect(summary.duplicated).toBe(0);
+      expect(summary.orderViolations).toBe(0);
+      expect(summary.garbage).toBe(0);
+      // Only puts that were sent can come back unacknowledged, at most those in flight per kill.
+      expect(summary.unackedRecovered).toBeLessThanOrEqual(summary.sent - summary.accepted);
+      expect(code).toBe(0);
+    },
+    180_000,
+  );
+});
