@@ -144,6 +144,113 @@ export class UnknownVerbError extends CodecError {
  * Only the head (before the first `:`) is examined; callers validate UTF-8 where they need to.
  */
 export function parseRequest(payload: Uint8Array): Request {
+  return parseCommonRequest(payload) ?? parseRequestGeneral(payload);
+}
+
+// ---- fast path: the heads a busy node sees most, read byte by byte -------------------------
+
+const SPACE = 0x20;
+const HASH = 0x23;
+
+/** A byte of the name rule `[A-Za-z0-9_.-]`. */
+function isNameByte(b: number): boolean {
+  return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x2e || b === 0x2d;
+}
+
+/** End of the run of name bytes from `start`. */
+function nameEnd(payload: Uint8Array, start: number): number {
+  let i = start;
+  while (i < payload.length && isNameByte(payload[i] as number)) i++;
+  return i;
+}
+
+/** True when `payload` holds the ASCII `word` at `at`. */
+function hasWord(payload: Uint8Array, at: number, word: string): boolean {
+  if (at + word.length > payload.length) return false;
+  for (let k = 0; k < word.length; k++) if (payload[at + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** True at the end of the head: the end of the payload or the first `:`. */
+function atHeadEnd(payload: Uint8Array, at: number): boolean {
+  return at === payload.length || payload[at] === COLON;
+}
+
+/** `name=<digits>` arguments of RESERVE read by hand; undefined sends the request to the general parser. */
+function fastReserve(payload: Uint8Array, at: number, id: string | undefined): Request | undefined {
+  let max: number | undefined;
+  let leaseMs: number | undefined;
+  let i = at;
+  while (!atHeadEnd(payload, i)) {
+    if (payload[i] !== SPACE) return undefined;
+    i++;
+    const isMax = hasWord(payload, i, 'max=');
+    if (!isMax && !hasWord(payload, i, 'lease=')) return undefined;
+    i += isMax ? 4 : 6;
+    const start = i;
+    let value = 0;
+    while (i < payload.length && (payload[i] as number) >= 0x30 && (payload[i] as number) <= 0x39) value = value * 10 + (payload[i++] as number) - 0x30;
+    if (i === start || i - start > 15) return undefined;
+    if (isMax) {
+      if (max !== undefined || value < 1 || value > PROTOCOL_LIMITS.maxBatch) return undefined;
+      max = value;
+    } else {
+      if (leaseMs !== undefined || value < 1 || value > PROTOCOL_LIMITS.maxLeaseMs) return undefined;
+      leaseMs = value;
+    }
+  }
+  const request: { id?: string; verb: 'RESERVE'; max?: number; leaseMs?: number } = { verb: 'RESERVE' };
+  if (id !== undefined) request.id = id;
+  if (max !== undefined) request.max = max;
+  if (leaseMs !== undefined) request.leaseMs = leaseMs;
+  return request;
+}
+
+/**
+ * The common requests (`PUT:`, `GET`, `SIZE`, `RESERVE [max=] [lease=]`, `ACK <token>`, each
+ * with an optional `#id`) parsed without building strings for the head. Anything else, valid
+ * or not, returns undefined and goes to the general parser, which is the reference: the two
+ * agree on every input this accepts (a property test checks it).
+ */
+export function parseCommonRequest(payload: Uint8Array): Request | undefined {
+  let at = 0;
+  let id: string | undefined;
+  if (payload[0] === HASH) {
+    const end = nameEnd(payload, 1);
+    if (end === 1 || end - 1 > PROTOCOL_LIMITS.maxIdLength || payload[end] !== SPACE) return undefined;
+    id = latin1(payload, 1, end);
+    at = end + 1;
+  }
+  switch (payload[at]) {
+    case 0x50: // P
+      if (!hasWord(payload, at, 'PUT')) return undefined;
+      at += 3;
+      if (at === payload.length) return id === undefined ? { verb: 'PUT', body: payload.subarray(at) } : { id, verb: 'PUT', body: payload.subarray(at) };
+      if (payload[at] !== COLON) return undefined;
+      return id === undefined ? { verb: 'PUT', body: payload.subarray(at + 1) } : { id, verb: 'PUT', body: payload.subarray(at + 1) };
+    case 0x47: // G
+      if (!hasWord(payload, at, 'GET') || !atHeadEnd(payload, at + 3)) return undefined;
+      return id === undefined ? { verb: 'GET' } : { id, verb: 'GET' };
+    case 0x53: // S
+      if (!hasWord(payload, at, 'SIZE') || !atHeadEnd(payload, at + 4)) return undefined;
+      return id === undefined ? { verb: 'SIZE' } : { id, verb: 'SIZE' };
+    case 0x52: // R
+      return hasWord(payload, at, 'RESERVE') ? fastReserve(payload, at + 7, id) : undefined;
+    case 0x41: {
+      // A
+      if (!hasWord(payload, at, 'ACK ')) return undefined;
+      const end = nameEnd(payload, at + 4);
+      if (end === at + 4 || end - at - 4 > PROTOCOL_LIMITS.maxNameLength || !atHeadEnd(payload, end)) return undefined;
+      const token = latin1(payload, at + 4, end);
+      return id === undefined ? { verb: 'ACK', token } : { id, verb: 'ACK', token };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The reference parser: every request form, every error. */
+export function parseRequestGeneral(payload: Uint8Array): Request {
   let headEnd = payload.indexOf(COLON);
   const hasBody = headEnd >= 0;
   if (!hasBody) headEnd = payload.length;
@@ -231,14 +338,33 @@ export function parseRequest(payload: Uint8Array): Request {
   }
 }
 
+/** UTF-8 bytes of a head; heads are nearly always ASCII, which is copied by hand (cheaper than a TextEncoder call). */
+function headBytes(head: string, extra: number): { bytes: Uint8Array; at: number } {
+  const n = head.length;
+  let ascii = true;
+  for (let i = 0; i < n; i++) {
+    if (head.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (!ascii) {
+    const encoded = encodeText(head);
+    const bytes = new Uint8Array(encoded.length + extra);
+    bytes.set(encoded, 0);
+    return { bytes, at: encoded.length };
+  }
+  const bytes = new Uint8Array(n + extra);
+  for (let i = 0; i < n; i++) bytes[i] = head.charCodeAt(i);
+  return { bytes, at: n };
+}
+
 function joinHeadBody(head: string, body: Uint8Array | undefined): Uint8Array {
-  const headBytes = encodeText(head);
-  if (body === undefined) return headBytes;
-  const out = new Uint8Array(headBytes.length + 1 + body.length);
-  out.set(headBytes, 0);
-  out[headBytes.length] = COLON;
-  out.set(body, headBytes.length + 1);
-  return out;
+  if (body === undefined) return headBytes(head, 0).bytes;
+  const { bytes, at } = headBytes(head, 1 + body.length);
+  bytes[at] = COLON;
+  bytes.set(body, at + 1);
+  return bytes;
 }
 
 /** The payload of a request (frame it with `encodeFrame`). */
@@ -277,15 +403,6 @@ export function encodeRequest(request: Request): Uint8Array {
   return joinHeadBody(parts.join(' '), body);
 }
 
-function concatFrames(items: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const item of items) total += encodedFrameLength(item.length);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const item of items) offset = encodeFrameInto(out, offset, item);
-  return out;
-}
-
 /**
  * The payload of a reply. `seedForm` (see `isSeedForm`) selects the seed prototype's bytes
  * for PUT, GET and SIZE replies; errors are `ERR <CODE> <sentence>` in both forms.
@@ -294,26 +411,35 @@ export function encodeReply(reply: Reply, seedForm = false): Uint8Array {
   const prefix = reply.id === undefined ? '' : `#${reply.id} `;
   switch (reply.kind) {
     case 'put':
-      return encodeText(`${prefix}PUT ${reply.bytes} bytes${reply.duplicate && !seedForm ? ' DUP' : ''}`);
+      return joinHeadBody(`${prefix}PUT ${reply.bytes} bytes${reply.duplicate && !seedForm ? ' DUP' : ''}`, undefined);
     case 'message':
       return seedForm ? reply.body : joinHeadBody(`${prefix}MSG`, reply.body);
     case 'empty':
-      return seedForm ? new Uint8Array(0) : encodeText(`${prefix}EMPTY`);
+      return seedForm ? new Uint8Array(0) : joinHeadBody(`${prefix}EMPTY`, undefined);
     case 'size':
-      return encodeText(seedForm ? String(reply.size) : `${prefix}SIZE ${reply.size}`);
+      return joinHeadBody(seedForm ? String(reply.size) : `${prefix}SIZE ${reply.size}`, undefined);
     case 'messages':
-      return joinHeadBody(`${prefix}MSGS ${reply.bodies.length}`, concatFrames(reply.bodies));
-    case 'leased': {
-      const items = reply.deliveries.map((d) => joinHeadBody(`${d.token} ${d.deliveries}`, d.body));
-      return joinHeadBody(`${prefix}LEASED ${items.length}`, concatFrames(items));
-    }
+      return encodeBatch(`${prefix}MSGS ${reply.bodies.length}`, reply.bodies);
+    case 'leased':
+      return encodeBatch(`${prefix}LEASED ${reply.deliveries.length}`, reply.deliveries.map((d) => joinHeadBody(`${d.token} ${d.deliveries}`, d.body)));
     case 'ok':
-      return encodeText(`${prefix}OK`);
+      return joinHeadBody(`${prefix}OK`, undefined);
     case 'stats':
       return joinHeadBody(`${prefix}STATS`, encodeText(JSON.stringify(reply.stats)));
     case 'error':
-      return encodeText(`${prefix}ERR ${reply.code} ${reply.message}`);
+      return joinHeadBody(`${prefix}ERR ${reply.code} ${reply.message}`, undefined);
   }
+}
+
+/** `<head>:` followed by one frame per item, in one allocation. */
+function encodeBatch(head: string, items: readonly Uint8Array[]): Uint8Array {
+  let total = 1;
+  for (const item of items) total += encodedFrameLength(item.length);
+  const { bytes, at } = headBytes(head, total);
+  bytes[at] = COLON;
+  let offset = at + 1;
+  for (const item of items) offset = encodeFrameInto(bytes, offset, item);
+  return bytes;
 }
 
 function badReply(message: string): CodecError {

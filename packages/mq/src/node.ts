@@ -6,7 +6,7 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   PROTOCOL_LIMITS,
   UnknownVerbError,
-  encodeFrameInto,
+  decodeFrame,
   encodeReply,
   encodedFrameLength,
   isCodecError,
@@ -14,7 +14,6 @@ import {
   parseRequest,
   replyId,
   scanFrames,
-  type Delivery,
   type Reply,
   type Request,
   type WireErrorCode,
@@ -24,7 +23,8 @@ import { DeadLetterForwarder } from './dead-letter.js';
 import { MqError } from './errors.js';
 import { DeadlineHeap } from './heap.js';
 import { maxMessageBytesFor } from './limits.js';
-import { MAX_DELIVERIES, Queue, type HeldMessage, type QueueContext, type QueueStats } from './queue.js';
+import { MAX_DELIVERIES, Queue, messageIdOf, type HeldMessage, type QueueContext, type QueueStats } from './queue.js';
+import { ReplyWriter } from './reply-writer.js';
 import { emptySlot } from './ring.js';
 import type { EngineFactory, FsyncPolicy, StorageEngine } from './storage/engine.js';
 import { createLogEngine } from './storage/log.js';
@@ -101,6 +101,12 @@ const BATCH_STATUS = 'LEASED 1000:'.length;
 /** `<token> <deliveries>:` around a leased body, at most: a 22-character token and a 5-digit count. */
 const LEASE_ITEM_OVERHEAD = 22 + 1 + 5 + 1;
 const LOG_INTERVAL_MS = 1_000;
+/** Seed `PUT <n> bytes` replies kept ready, one per byte count seen (bounded). */
+const SEED_REPLY_CACHE = 4096;
+const HASH = 0x23;
+const SPACE = 0x20;
+const COLON = 0x3a;
+const DOT = 0x2e;
 const FORWARD_GRACE_MS = 1_000;
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -231,8 +237,16 @@ class Node implements QueueContext {
   #timerAt = Infinity;
   #forwarder: DeadLetterForwarder | undefined;
   #engineKind = 'memory';
+  /** The last bodies put to the default queue, a ring of `RECENT_COUNT`; cut for display only in `stats()`. */
   readonly #recent: string[] = [];
+  #recentNext = 0;
   readonly #slot = emptySlot();
+  readonly #out: ReplyWriter;
+  readonly #frameStarts: number[] = [];
+  readonly #seedPutReplies = new Map<number, Uint8Array>();
+  readonly #batchBodies: string[] = [];
+  readonly #batchSizes: number[] = [];
+  readonly #batchLeased: HeldMessage[] = [];
   readonly #startedAt = Date.now();
   readonly #counters = {
     datagramsIn: 0,
@@ -262,6 +276,7 @@ class Node implements QueueContext {
     this.#address = this.#config.address;
     this.#loggerOption = options.logger;
     this.#socket = createSocket(this.#address.host.includes(':') ? 'udp6' : 'udp4');
+    this.#out = new ReplyWriter(this.#config.maxDatagramBytes);
   }
 
   get address(): HostPort {
@@ -415,76 +430,77 @@ class Node implements QueueContext {
 
   #execute(steps: Step[], peer: RemoteInfo): void {
     if (this.#stopping) return;
-    const replies: Uint8Array[] = new Array<Uint8Array>(steps.length);
+    const out = this.#out;
+    // Where each reply frame starts: needed only when replies wait for a flush (see below).
+    const starts = this.#frameStarts;
+    starts.length = 0;
     let syncPuts: number[] | undefined;
     let syncEngines: Set<StorageEngine> | undefined;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i] as Step;
+      starts.push(out.length);
       if (step instanceof Uint8Array) {
-        replies[i] = step;
+        this.#reply(step);
         continue;
       }
       // STATS covers the whole node: its q= names no queue to create.
       const queue = this.#queues.get(step.verb === 'STATS' ? DEFAULT_QUEUE : (step.queue ?? DEFAULT_QUEUE));
       try {
         if (!queue) {
-          replies[i] = this.#error(step.id, 'INTERNAL', `queue "${step.queue ?? DEFAULT_QUEUE}" could not be opened`);
+          this.#reply(this.#error(step.id, 'INTERNAL', `queue "${step.queue ?? DEFAULT_QUEUE}" could not be opened`));
           continue;
         }
-        replies[i] = this.#run(step, queue);
+        if (!this.#run(step, queue)) {
+          this.#logger.error('reply larger than a datagram', { verb: step.verb });
+          this.#reply(this.#error(undefined, 'INTERNAL', 'the reply would not fit in a datagram'));
+        }
         if (step.verb === 'PUT' && queue.engine.syncBeforeAck) {
           (syncPuts ??= []).push(i);
           (syncEngines ??= new Set()).add(queue.engine);
         }
       } catch (error) {
+        out.abandon();
         this.#logger.error('request failed', { verb: step.verb, error: error instanceof Error ? error.message : String(error) });
-        replies[i] = this.#error(step.id, 'INTERNAL', 'the node failed to carry out the request');
+        this.#reply(this.#error(step.id, 'INTERNAL', 'the node failed to carry out the request'));
       }
     }
-    if (syncEngines === undefined || syncPuts === undefined) return this.#send(replies, peer);
+    if (syncEngines === undefined || syncPuts === undefined) return this.#flush(peer);
+    // Replies wait for the flush while the writer serves other datagrams: keep their payloads.
+    const written = out.copy(0);
+    const replies = starts.map((start, i) => decodeFrame(written.subarray(start, starts[i + 1] ?? written.length)));
+    out.reset();
     const puts = syncPuts;
-    Promise.all([...syncEngines].map((engine) => engine.flush())).then(
-      () => this.#send(replies, peer),
-      (error: unknown) => {
-        this.#logger.error('storage flush failed', { error: error instanceof Error ? error.message : String(error) });
-        for (const i of puts) {
-          const step = steps[i] as Request;
-          replies[i] = this.#error(step.id, 'INTERNAL', 'storage failed before the message was durable; it may or may not be stored');
-        }
-        this.#send(replies, peer);
-      },
-    );
+    const sendAll = (): void => {
+      for (const reply of replies) this.#reply(reply);
+      this.#flush(peer);
+    };
+    Promise.all([...syncEngines].map((engine) => engine.flush())).then(sendAll, (error: unknown) => {
+      this.#logger.error('storage flush failed', { error: error instanceof Error ? error.message : String(error) });
+      for (const i of puts) {
+        const step = steps[i] as Request;
+        replies[i] = this.#error(step.id, 'INTERNAL', 'storage failed before the message was durable; it may or may not be stored');
+      }
+      sendAll();
+    });
   }
 
-  /** Frames the replies and packs them into as few datagrams as fit. */
-  #send(replies: Uint8Array[], peer: RemoteInfo): void {
-    if (this.#stopping) return;
-    const limit = this.#config.maxDatagramBytes;
-    let start = 0;
-    let bytes = 0;
-    for (let i = 0; i < replies.length; i++) {
-      let size = encodedFrameLength((replies[i] as Uint8Array).length);
-      if (size > limit) {
-        this.#logger.error('reply larger than a datagram', { bytes: size });
-        replies[i] = this.#error(undefined, 'INTERNAL', 'the reply would not fit in a datagram');
-        size = encodedFrameLength((replies[i] as Uint8Array).length);
-      }
-      if (bytes + size > limit) {
-        this.#sendDatagram(replies, start, i, bytes, peer);
-        start = i;
-        bytes = 0;
-      }
-      bytes += size;
+  /** Writes a ready-made reply payload (an error, STATS, a kept reply). */
+  #reply(payload: Uint8Array): void {
+    if (this.#out.frame(payload)) return;
+    this.#logger.error('reply larger than a datagram', { bytes: encodedFrameLength(payload.length) });
+    this.#out.frame(this.#error(undefined, 'INTERNAL', 'the reply would not fit in a datagram'));
+  }
+
+  /** Sends what the writer holds, in as few datagrams as fit. */
+  #flush(peer: RemoteInfo): void {
+    if (this.#stopping) {
+      this.#out.reset();
+      return;
     }
-    if (start < replies.length) this.#sendDatagram(replies, start, replies.length, bytes, peer);
-  }
-
-  #sendDatagram(replies: Uint8Array[], start: number, end: number, bytes: number, peer: RemoteInfo): void {
-    const datagram = Buffer.allocUnsafe(bytes);
-    let offset = 0;
-    for (let i = start; i < end; i++) offset = encodeFrameInto(datagram, offset, replies[i] as Uint8Array);
-    this.#counters.datagramsOut++;
-    this.#socket.send(datagram, peer.port, peer.address, this.#onSent);
+    this.#out.flush((datagram) => {
+      this.#counters.datagramsOut++;
+      this.#socket.send(datagram, peer.port, peer.address, this.#onSent);
+    });
   }
 
   #error(id: string | undefined, code: WireErrorCode, message: string): Uint8Array {
@@ -492,58 +508,102 @@ class Node implements QueueContext {
     return encodeReply(withId(id, { kind: 'error', code, message }));
   }
 
+  /** Starts a typed reply frame: `[#id ]` then the status word. */
+  #status(id: string | undefined, status: string): void {
+    const out = this.#out;
+    out.begin();
+    if (id !== undefined) {
+      out.byte(HASH);
+      out.ascii(id);
+      out.byte(SPACE);
+    }
+    out.ascii(status);
+  }
+
   // ---- commands ---------------------------------------------------------------------------
 
-  #run(request: Request, queue: Queue): Uint8Array {
+  /** Carries out one request and writes its reply; false when the reply did not fit a datagram. */
+  #run(request: Request, queue: Queue): boolean {
     const id = request.id;
     const now = Date.now();
+    const out = this.#out;
     switch (request.verb) {
       case 'PUT':
         return this.#put(request, queue, now);
-      case 'GET':
-        if (request.max === undefined) {
-          if (!queue.get(this.#slot)) return encodeReply(withId(id, { kind: 'empty' }), isSeedForm(request));
-          this.#delivered(queue, this.#slot.enqueuedAt, now);
-          return encodeReply(withId(id, { kind: 'message', body: Buffer.from(this.#slot.body, 'utf8') }), isSeedForm(request));
+      case 'GET': {
+        if (request.max !== undefined) return this.#getBatch(queue, request.max, id, now);
+        const seed = isSeedForm(request);
+        const slot = this.#slot;
+        if (!queue.get(slot)) {
+          if (seed) out.begin();
+          else this.#status(id, 'EMPTY');
+          return out.end();
         }
-        return encodeReply(withId(id, { kind: 'messages', bodies: this.#getBatch(queue, request.max, id, now) }));
+        this.#delivered(queue, slot.enqueuedAt, now);
+        if (seed) out.begin();
+        else {
+          this.#status(id, 'MSG');
+          out.byte(COLON);
+        }
+        out.utf8(slot.body, slot.bytes);
+        slot.body = '';
+        return out.end();
+      }
       case 'SIZE':
-        return encodeReply(withId(id, { kind: 'size', size: queue.size }), isSeedForm(request));
+        if (isSeedForm(request)) out.begin();
+        else this.#status(id, 'SIZE ');
+        out.decimal(queue.size);
+        return out.end();
       case 'STATS':
-        return encodeReply(withId(id, { kind: 'stats', stats: this.stats() as unknown as Record<string, unknown> }));
+        return out.frame(encodeReply(withId(id, { kind: 'stats', stats: this.stats() as unknown as Record<string, unknown> })));
       case 'RESERVE':
-        return encodeReply(withId(id, { kind: 'leased', deliveries: this.#reserve(queue, request.max ?? 1, request.leaseMs ?? this.#config.leaseMs, id, now) }));
+        return this.#reserve(queue, request.max ?? 1, request.leaseMs ?? this.#config.leaseMs, id, now);
       case 'ACK':
       case 'NACK':
       case 'EXTEND': {
         const message = queue.leaseOf(request.token);
         if (!message) {
-          return this.#error(id, 'UNKNOWN_LEASE', `lease ${request.token} is not held in queue ${queue.name}: acked, expired, redelivered or never issued`);
+          return out.frame(this.#error(id, 'UNKNOWN_LEASE', `lease ${request.token} is not held in queue ${queue.name}: acked, expired, redelivered or never issued`));
         }
         if (request.verb === 'ACK') queue.ack(message);
         else if (request.verb === 'NACK') queue.nack(message, request.delayMs ?? 0, now);
         else queue.extend(message, request.leaseMs, now);
-        return encodeReply(withId(id, { kind: 'ok' }));
+        this.#status(id, 'OK');
+        return out.end();
       }
     }
   }
 
-  #put(request: Request & { verb: 'PUT' }, queue: Queue, now: number): Uint8Array {
+  #put(request: Request & { verb: 'PUT' }, queue: Queue, now: number): boolean {
     const body = request.body;
-    const seed = isSeedForm(request);
-    if (body.byteLength > this.#config.maxMessageBytes) {
-      return this.#error(request.id, 'TOO_LARGE', `message of ${body.byteLength} bytes is over this node's limit of ${this.#config.maxMessageBytes} bytes`);
+    const bytes = body.byteLength;
+    if (bytes > this.#config.maxMessageBytes) {
+      return this.#out.frame(this.#error(request.id, 'TOO_LARGE', `message of ${bytes} bytes is over this node's limit of ${this.#config.maxMessageBytes} bytes`));
     }
     const text = utf8Text(body);
     const outcome = queue.put(text, body, request.key, now);
     if (outcome === 'full') {
-      return this.#error(request.id, 'FULL', `queue ${queue.name} is full (${queue.held} messages held); retry later`);
+      return this.#out.frame(this.#error(request.id, 'FULL', `queue ${queue.name} is full (${queue.held} messages held); retry later`));
     }
     if (outcome === 'stored' && queue.name === DEFAULT_QUEUE) {
-      if (this.#recent.length === RECENT_COUNT) this.#recent.shift();
-      this.#recent.push(text.length > RECENT_CHARS ? text.slice(0, RECENT_CHARS) : text);
+      this.#recent[this.#recentNext] = text;
+      this.#recentNext = (this.#recentNext + 1) % RECENT_COUNT;
     }
-    return encodeReply(withId(request.id, { kind: 'put', bytes: body.byteLength, duplicate: outcome === 'duplicate' }), seed);
+    if (isSeedForm(request)) return this.#out.frame(this.#seedPutReply(bytes));
+    this.#status(request.id, 'PUT ');
+    this.#out.decimal(bytes);
+    this.#out.ascii(outcome === 'duplicate' ? ' bytes DUP' : ' bytes');
+    return this.#out.end();
+  }
+
+  /** `PUT <n> bytes`, the seed's reply, made once per byte count seen. */
+  #seedPutReply(bytes: number): Uint8Array {
+    let reply = this.#seedPutReplies.get(bytes);
+    if (reply === undefined) {
+      reply = encodeReply({ kind: 'put', bytes, duplicate: false }, true);
+      if (this.#seedPutReplies.size < SEED_REPLY_CACHE) this.#seedPutReplies.set(bytes, reply);
+    }
+    return reply;
   }
 
   /** Room for items in one reply datagram after the frame header, id prefix and status. */
@@ -551,36 +611,72 @@ class Node implements QueueContext {
     return this.#config.maxDatagramBytes - FRAME_HEADER - (id === undefined ? 0 : id.length + 2) - BATCH_STATUS;
   }
 
-  #getBatch(queue: Queue, max: number, id: string | undefined, now: number): Uint8Array[] {
-    const bodies: Uint8Array[] = [];
+  /** `MSGS <n>:` and one frame per message, as many as `max` and one datagram allow. */
+  #getBatch(queue: Queue, max: number, id: string | undefined, now: number): boolean {
+    const bodies = this.#batchBodies;
+    const sizes = this.#batchSizes;
+    bodies.length = 0;
+    sizes.length = 0;
     let budget = this.#batchBudget(id);
+    const slot = this.#slot;
     while (bodies.length < max) {
       const head = queue.headBytes();
       if (head < 0) break;
       const cost = encodedFrameLength(head);
       if (bodies.length > 0 && cost > budget) break;
-      queue.get(this.#slot);
-      this.#delivered(queue, this.#slot.enqueuedAt, now);
-      bodies.push(Buffer.from(this.#slot.body, 'utf8'));
+      queue.get(slot);
+      this.#delivered(queue, slot.enqueuedAt, now);
+      bodies.push(slot.body);
+      sizes.push(slot.bytes);
       budget -= cost;
     }
-    return bodies;
+    slot.body = '';
+    const out = this.#out;
+    this.#status(id, 'MSGS ');
+    out.decimal(bodies.length);
+    out.byte(COLON);
+    for (let i = 0; i < bodies.length; i++) {
+      out.begin();
+      out.utf8(bodies[i] as string, sizes[i] as number);
+      out.end();
+    }
+    bodies.length = 0;
+    return out.end();
   }
 
-  #reserve(queue: Queue, max: number, leaseMs: number, id: string | undefined, now: number): Delivery[] {
-    const deliveries: Delivery[] = [];
+  /** `LEASED <n>:` and one `<token> <deliveries>:<body>` frame per message leased. */
+  #reserve(queue: Queue, max: number, leaseMs: number, id: string | undefined, now: number): boolean {
+    const leased = this.#batchLeased;
+    leased.length = 0;
     let budget = this.#batchBudget(id);
-    while (deliveries.length < max) {
+    while (leased.length < max) {
       const head = queue.headBytes();
       if (head < 0) break;
       const cost = encodedFrameLength(head + LEASE_ITEM_OVERHEAD);
-      if (deliveries.length > 0 && cost > budget) break;
+      if (leased.length > 0 && cost > budget) break;
       const message = queue.reserve(now, leaseMs, this.#slot) as HeldMessage;
       if (message.deliveries === 1) this.#delivered(queue, message.enqueuedAt, now);
-      deliveries.push({ token: message.token, deliveries: message.deliveries, body: Buffer.from(message.body, 'utf8') });
+      leased.push(message);
       budget -= cost;
     }
-    return deliveries;
+    this.#slot.body = '';
+    const out = this.#out;
+    this.#status(id, 'LEASED ');
+    out.decimal(leased.length);
+    out.byte(COLON);
+    for (const message of leased) {
+      out.begin();
+      out.ascii(messageIdOf(message.seq));
+      out.byte(DOT);
+      out.decimal(message.deliveries);
+      out.byte(SPACE);
+      out.decimal(message.deliveries);
+      out.byte(COLON);
+      out.utf8(message.body, message.bytes);
+      out.end();
+    }
+    leased.length = 0;
+    return out.end();
   }
 
   #delivered(queue: Queue, enqueuedAt: number, now: number): void {
@@ -630,7 +726,7 @@ class Node implements QueueContext {
     });
     if (this.#forwarder) {
       // `<messageId>.<queue>` names the message across retries: the remote node stores it once.
-      const key = `${message.seq}.${from.name}`.slice(0, PROTOCOL_LIMITS.maxNameLength);
+      const key = `${messageIdOf(message.seq)}.${from.name}`.slice(0, PROTOCOL_LIMITS.maxNameLength);
       this.#forwarder.forward(message.body, key, (outcome) => {
         if (outcome === 'refused') this.#storeLocalDeadLetter(message, 'dead');
         from.engine.remove(message.seq);
@@ -668,8 +764,19 @@ class Node implements QueueContext {
       deadLettersForwarded: this.#forwarder?.forwarded ?? 0,
       deadLettersPending: this.#forwarder?.pending ?? 0,
       queues,
-      recent: [...this.#recent],
+      recent: this.#recentBodies(),
     };
+  }
+
+  /** The recent bodies, oldest first, each cut to `RECENT_CHARS`. */
+  #recentBodies(): string[] {
+    const n = this.#recent.length;
+    const bodies: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const text = this.#recent[(this.#recentNext + k) % n] as string;
+      bodies.push(text.length > RECENT_CHARS ? text.slice(0, RECENT_CHARS) : text);
+    }
+    return bodies;
   }
 
   close(): Promise<{ size: number }> {

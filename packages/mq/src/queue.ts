@@ -20,7 +20,7 @@ export class HeldMessage implements Timed {
 
   /** The lease token of the current delivery: `<messageId>.<delivery>`. */
   get token(): string {
-    return `${this.seq}.${this.deliveries}`;
+    return `${messageIdOf(this.seq)}.${this.deliveries}`;
   }
 }
 
@@ -60,7 +60,16 @@ export type PutOutcome = 'stored' | 'duplicate' | 'full';
 /** Largest delivery count kept per message (and the largest `maxDeliveries`). */
 export const MAX_DELIVERIES = 65_535;
 
-const TOKEN_RE = /^(\d{1,16})\.(\d{1,5})$/;
+/**
+ * The message id of a seq as tokens and dead-letter keys carry it: base 36, shorter than
+ * decimal (a clock-based seq of 16 digits takes 10 characters).
+ */
+export function messageIdOf(seq: number): string {
+  return seq.toString(36);
+}
+
+/** Canonical base-36 message id (no leading zero), then a delivery count of 1-5 digits. */
+const TOKEN_RE = /^([1-9a-z][0-9a-z]{0,10}|0)\.([1-9]\d{0,4})$/;
 
 /**
  * One named queue: its working set in memory (a ring of ready messages plus the leased and
@@ -178,7 +187,7 @@ export class Queue {
   leaseOf(token: string): HeldMessage | undefined {
     const match = TOKEN_RE.exec(token);
     if (!match) return undefined;
-    const message = this.#held.get(Number(match[1]));
+    const message = this.#held.get(parseInt(match[1] as string, 36));
     if (message?.state !== 'leased' || message.deliveries !== Number(match[2])) return undefined;
     return message;
   }

@@ -27,7 +27,12 @@ export interface RecoveredState {
   readonly keys: ReadonlyMap<string, number>;
 }
 
-/** `always`: fsync before a put is acknowledged (group commit); `never`: leave it to the OS; a number: fsync at most every N ms. */
+/**
+ * When written records must also reach the disk: `always` fsyncs before a put is acknowledged
+ * (group commit); a number N fsyncs at most every N ms; `never` leaves it to the OS. The log
+ * engine writes every record to the OS before acknowledging under every policy, so a killed
+ * process loses nothing acknowledged; the policy bounds what a power loss can take.
+ */
 export type FsyncPolicy = 'always' | 'never' | number;
 
 export interface StorageEngine {
@@ -43,7 +48,7 @@ export interface StorageEngine {
    * policy promises. Concurrent callers share one write and one fsync (group commit).
    */
   flush(): Promise<void>;
-  /** True when the node must await `flush()` before acknowledging a put (`--fsync always`). */
+  /** True when the node must await `flush()` before acknowledging a put (the log engine, under every policy). */
   readonly syncBeforeAck: boolean;
   close(): Promise<void>;
 }

@@ -102,7 +102,9 @@ class SegmentedLog implements LogEngine {
     private readonly policy: FsyncPolicy,
     private readonly segmentBytes: number,
   ) {
-    this.syncBeforeAck = policy === 'always';
+    // Every policy acknowledges a put only once its record is written: a killed process then
+    // loses nothing it acknowledged. The policy decides when the OS must also reach the disk.
+    this.syncBeforeAck = true;
   }
 
   async open(): Promise<RecoveredState> {
