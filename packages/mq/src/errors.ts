@@ -1,8 +1,8 @@
-export type MqErrorCode = 'ERR_BAD_OPTION' | 'ERR_CLOSED';
+export type MqErrorCode = 'ERR_BAD_OPTION' | 'ERR_CLOSED' | 'ERR_LOG_CORRUPT';
 
 /** The one error class thrown by `@streampy/mq`. Callers branch on `code`. */
 export class MqError extends Error {
-  override readonly name = 'MqError';
+  override readonly name: string = 'MqError';
   readonly code: MqErrorCode;
 
   constructor(code: MqErrorCode, message: string, options?: { cause?: unknown }) {

@@ -374,9 +374,12 @@ class Node implements QueueContext {
     const { frames, error } = scanFrames(datagram, { maxFrameBytes: this.#config.maxDatagramBytes });
     this.#counters.framesIn += frames.length;
     const steps: Step[] = new Array<Step>(frames.length);
+    // Frame headers are ASCII, so a datagram that is valid UTF-8 as a whole has only valid
+    // UTF-8 payloads: one check for a whole batch. Otherwise each payload is checked alone.
+    const allUtf8 = frames.length > 1 && isUtf8(datagram);
     let missing: string[] | undefined;
     for (let i = 0; i < frames.length; i++) {
-      const step = this.#parse(frames[i] as Uint8Array, peer);
+      const step = this.#parse(frames[i] as Uint8Array, peer, allUtf8);
       steps[i] = step;
       if (!(step instanceof Uint8Array) && step.verb !== 'STATS' && step.queue !== undefined && !this.#queues.has(step.queue)) {
         const full = this.#queues.size + this.#opening.size >= this.#config.maxQueues;
@@ -400,9 +403,9 @@ class Node implements QueueContext {
     void Promise.allSettled(waits).then(() => this.#execute(steps, peer));
   }
 
-  #parse(payload: Uint8Array, peer: RemoteInfo): Step {
+  #parse(payload: Uint8Array, peer: RemoteInfo, knownUtf8: boolean): Step {
     // The seed decoder required UTF-8 for the whole payload, so do we.
-    if (!isUtf8(payload)) {
+    if (!knownUtf8 && !isUtf8(payload)) {
       this.#counters.badFrames++;
       this.#throttled.warn('bad frame', { peer: `${peer.address}:${peer.port}`, reason: 'payload is not valid UTF-8' });
       return this.#error(requestIdOf(payload), 'BAD_FRAME', 'payload is not valid UTF-8');

@@ -42,7 +42,7 @@ describe('leases', () => {
     const delivery = only(leased(await peer.call(node.address, { verb: 'RESERVE' })));
     expect(text(delivery.body)).toBe('job');
     expect(delivery.deliveries).toBe(1);
-    expect(delivery.token).toMatch(/^\d+\.1$/);
+    expect(delivery.token).toMatch(/^[0-9a-z]+\.1$/);
     expect(await sizeOf(peer, node)).toBe(0);
     expect(node.stats().queues.default).toMatchObject({ size: 0, leased: 1, bytes: 3, reserves: 1 });
     expect(text(await peer.exchange(node.address, `ACK ${delivery.token}`))).toBe('OK');
@@ -168,7 +168,7 @@ describe('dead letters', () => {
     const first = parseRequest(decodeFrame(await destination.next()));
     // No reply to the first attempt: the forwarder must send the same PUT again.
     const second = parseRequest(decodeFrame(await destination.next()));
-    expect(first.verb === 'PUT' && first.key).toMatch(/^\d+\.default$/);
+    expect(first.verb === 'PUT' && first.key).toMatch(/^[0-9a-z]+\.default$/);
     expect(second.verb === 'PUT' && second.key).toBe(first.verb === 'PUT' && first.key);
     expect(second.verb === 'PUT' && text(second.body)).toBe('retry-me');
     expect(node.stats().deadLettersPending).toBe(1);
