@@ -2,7 +2,7 @@
 // The one test command (`pnpm test`): build, lint, type-check, test and pack-check everything.
 // A script rather than a package.json one-liner so the environment is set the same way on
 // every OS (Windows shells cannot prefix `VAR=1 cmd`).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: process.env.FORCE_COLOR ?? '0' };
 const shell = process.platform === 'win32';
@@ -23,4 +23,34 @@ step('build', 'pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-on
 step('lint', 'pnpm', ['exec', 'eslint', '.']);
 step('typecheck', 'pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']);
 // Integration tests start real processes and sockets; one package at a time keeps a 2-core machine responsive.
-step('test', 'pnpm', ['exec', 'turbo', 'run', 'test', 'pack:check', '--concurrency=1']);
+await tests();
+
+/** Runs every package's tests, passing their output through, and ends with one plain tally line. */
+async function tests() {
+  const args = ['exec', 'turbo', 'run', 'test', 'pack:check', '--concurrency=1'];
+  process.stdout.write(`\n== test: pnpm ${args.join(' ')}\n`);
+  const started = Date.now();
+  const child = spawn('pnpm', args, { stdio: ['ignore', 'pipe', 'inherit'], env, shell });
+  let tail = '';
+  let passed = 0;
+  let failed = 0;
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    const lines = (tail + chunk.toString('utf8')).split('\n');
+    tail = lines.pop() ?? '';
+    for (const line of lines) {
+      // vitest's summary: "Tests  12 passed | 1 failed (13)", possibly coloured.
+      // eslint-disable-next-line no-control-regex -- stripping ANSI colour codes is the point
+      const plain = line.replace(/\u001b\[[0-9;]*m/g, '');
+      const summary = /\bTests\s+(.*)\(\d+\)\s*$/.exec(plain);
+      if (!summary) continue;
+      passed += Number(/(\d+) passed/.exec(summary[1])?.[1] ?? 0);
+      failed += Number(/(\d+) failed/.exec(summary[1])?.[1] ?? 0);
+    }
+  });
+  const code = await new Promise((resolve) => child.on('close', (status) => resolve(status ?? 1)));
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(`\n== test ${code === 0 ? 'passed' : 'failed'} in ${seconds}s\n`);
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  process.exit(code === 0 && failed === 0 ? 0 : code || 1);
+}

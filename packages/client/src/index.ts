@@ -3,6 +3,8 @@ export type {
   ClientOptions,
   ClientProtocol,
   NackOptions,
+  PutManyItem,
+  PutManyResult,
   PutOptions,
   PutResult,
   QueueClient,

@@ -127,6 +127,88 @@ describe('extended protocol against a fake node', () => {
     expect(text(results[4] as Uint8Array)).toBe('b');
   });
 
+  it('coalesces requests issued after an await in the same turn, and sends a lone request at once', async () => {
+    const { node, client } = await setup(fakeQueue());
+    const turn = (async () => {
+      const first = client.put('a');
+      await Promise.resolve();
+      const second = client.put('b');
+      const third = new Promise<unknown>((resolve) => queueMicrotask(() => resolve(client.size())));
+      return Promise.all([first, second, third]);
+    })();
+    const [, , size] = await turn;
+    expect(size).toBe(2);
+    expect(node.received).toHaveLength(1);
+    expect(node.received[0]?.map((p) => p.replace(/^#\S+ /, ''))).toEqual(['PUT:a', 'PUT:b', 'SIZE']);
+    // A request in a turn of its own is not held back for company.
+    expect(text(await client.get())).toBe('a');
+    expect(node.received).toHaveLength(2);
+    expect(node.received[1]?.map((p) => p.replace(/^#\S+ /, ''))).toEqual(['GET']);
+  });
+
+  it('putMany packs every frame into one datagram and returns one outcome per message', async () => {
+    const queue = fakeQueue();
+    const { node, client } = await setup((payloads, from, fake) =>
+      payloads.map((payload) => {
+        const request = parseRequest(payload);
+        if (request.verb === 'PUT' && text(request.body) === 'refuse') return `#${request.id ?? ''} ERR FULL queue full`;
+        if (request.verb === 'PUT' && request.key === 'seen') return `#${request.id ?? ''} PUT ${request.body.length} bytes DUP`;
+        return queue([payload], from, fake)?.[0] ?? '';
+      }),
+    );
+    const results = await client.putMany(['a', new Uint8Array([0xc3, 0xa9]), 'refuse', { message: 'k', key: 'seen' }, { message: 'z', key: 'fresh' }], { queue: 'q' });
+    expect(results).toEqual([
+      { status: 'fulfilled', value: { bytes: 1, duplicate: false } },
+      { status: 'fulfilled', value: { bytes: 2, duplicate: false } },
+      { status: 'rejected', reason: expect.any(QueueFullError) as unknown },
+      { status: 'fulfilled', value: { bytes: 1, duplicate: true } },
+      { status: 'fulfilled', value: { bytes: 1, duplicate: false } },
+    ]);
+    expect(node.received).toHaveLength(1);
+    expect(node.received[0]?.map((p) => p.replace(/^#\S+ /, ''))).toEqual(['PUT q=q:a', 'PUT q=q:é', 'PUT q=q:refuse', 'PUT key=seen q=q:k', 'PUT key=fresh q=q:z']);
+    expect(new Set(node.received[0]?.map(idOf)).size).toBe(5);
+    expect((await client.getBatch(10, { queue: 'q' })).map(text)).toEqual(['a', 'é', 'z']);
+    expect(await client.putMany([])).toEqual([]);
+  });
+
+  it('putMany splits at maxDatagramBytes and refuses bad input before sending anything', async () => {
+    const { node, client } = await setup(fakeQueue(), { maxDatagramBytes: 64 });
+    const messages = Array.from({ length: 12 }, (_, i) => `message-${i}`);
+    const results = await client.putMany(messages);
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(node.received.length).toBeGreaterThan(1);
+    expect(node.received.flat().map((p) => p.replace(/^#\S+ PUT:/, ''))).toEqual(messages);
+    const sent = node.received.length;
+    await expect(client.putMany(['x', { message: 'y', key: 'has space' }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(client.putMany(['x'], { queue: 'a:b' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(client.putMany(['x', 'y'.repeat(200)])).rejects.toMatchObject({ code: 'ERR_REQUEST_TOO_LARGE' });
+    expect(node.received).toHaveLength(sent);
+  });
+
+  it('putMany resends only unanswered frames, with their ids, and times out the rest', async () => {
+    let datagrams = 0;
+    const { node, client } = await setup(
+      (payloads) => {
+        datagrams++;
+        // The first datagram gets an answer for "one" only, every later one for "two" only.
+        const answered = datagrams === 1 ? 'one' : 'two';
+        return payloads
+          .filter((payload) => {
+            const request = parseRequest(payload);
+            return request.verb === 'PUT' && text(request.body) === answered;
+          })
+          .map((payload) => `#${parseRequest(payload).id ?? ''} PUT 3 bytes`);
+      },
+      { timeoutMs: 50, retries: 2, retryBackoffMs: 1 },
+    );
+    const results = await client.putMany(['one', 'two', 'six']);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: { bytes: 3, duplicate: false } });
+    expect(results[1]).toEqual({ status: 'fulfilled', value: { bytes: 3, duplicate: false } });
+    expect(results[2]).toMatchObject({ status: 'rejected', reason: { code: 'ERR_TIMEOUT', attempts: 3 } });
+    expect(node.received.map((d) => d.map((p) => p.replace(/^#\S+ PUT:/, '')))).toEqual([['one', 'two', 'six'], ['two', 'six'], ['six']]);
+    expect(node.received[1]?.[1]).toBe(node.received[0]?.[2]);
+  });
+
   it('sends one datagram per request with coalesce: false', async () => {
     const { node, client } = await setup(fakeQueue(), { coalesce: false });
     await Promise.all([client.put('a'), client.put('b'), client.size()]);
@@ -243,6 +325,18 @@ describe('seed protocol against a fake seed node', () => {
     expect(size).toBe(2);
     expect((await Promise.all([client.get(), client.get(), client.get()])).map(text)).toEqual(['ping', 'é', undefined]);
     expect(node.received).toEqual([['PUT:ping'], ['PUT:é'], ['SIZE'], ['GET'], ['GET'], ['GET']]);
+    expect(seed.maxInFlight()).toBe(1);
+  });
+
+  it('putMany sends seed puts one at a time', async () => {
+    const seed = fakeSeed();
+    const { node, client } = await setup(seed.respond, { protocol: 'seed' });
+    const results = await client.putMany(['a', 'bc']);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: { bytes: 1, duplicate: false } },
+      { status: 'fulfilled', value: { bytes: 2, duplicate: false } },
+    ]);
+    expect(node.received).toEqual([['PUT:a'], ['PUT:bc']]);
     expect(seed.maxInFlight()).toBe(1);
   });
 

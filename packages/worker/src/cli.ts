@@ -28,7 +28,7 @@ Options:
                           per input (default at-least-once; at-most-once with --protocol seed)
   --lease-ms N            lease of a reserved message (default 30000; extended while processing)
   --concurrency N         messages in flight at once (default 2)
-  --batch N               messages per GET/RESERVE (default 1)
+  --batch N               messages per GET/RESERVE (default 32; 1 with --protocol seed)
   --idle-min-ms N         first polling pause when the inputs are empty (default 1)
   --idle-max-ms N         longest polling pause (default 100)
   --timeout-ms N          request timeout (client default)

@@ -37,7 +37,11 @@ export interface WorkerOptions {
   readonly extendLeases?: boolean;
   /** Messages in flight at once, one pipelined loop each (default 2). */
   readonly concurrency?: number;
-  /** Messages asked for per GET / RESERVE (default 1). */
+  /**
+   * Messages asked for per GET / RESERVE (default 32; 1 with the seed protocol). A batch's puts
+   * travel together and its leases are extended while it waits; under at-most-once up to
+   * batch x concurrency messages in hand are lost if the worker dies.
+   */
   readonly batch?: number;
   /** Polling backoff while the inputs are empty: doubles from minMs to maxMs, back to minMs on work. */
   readonly idle?: { readonly minMs?: number; readonly maxMs?: number };
@@ -91,6 +95,9 @@ interface Input {
   readonly queue: string | undefined;
   readonly guarantee: Guarantee;
   readonly queueOptions: { queue?: string };
+  /** Built once: the per-message path allocates no option objects. */
+  reserveOptions: { max: number; leaseMs: number; queue?: string };
+  nackOptions: { delayMs?: number; queue?: string };
   readonly context: WorkerContext;
   client: WorkerClient | undefined;
 }
@@ -115,7 +122,7 @@ interface Fetched {
   readonly items: Item[];
 }
 
-const DEFAULTS = { leaseMs: 30_000, concurrency: 2, batch: 1, idleMinMs: 1, idleMaxMs: 100, retryMinMs: 5, retryMaxMs: 1_000 } as const;
+const DEFAULTS = { leaseMs: 30_000, concurrency: 2, batch: 32, idleMinMs: 1, idleMaxMs: 100, retryMinMs: 5, retryMaxMs: 1_000 } as const;
 
 const SILENT_LOGGER: Logger = {
   name: 'worker',
@@ -189,7 +196,6 @@ class QueueWorker implements Worker {
   readonly #batch: number;
   readonly #idleMinMs: number;
   readonly #idleMaxMs: number;
-  readonly #nackOptions: { delayMs?: number };
   readonly #protocol: 'extended' | 'seed';
   readonly #options: WorkerOptions;
   readonly #log: Logger;
@@ -234,7 +240,7 @@ class QueueWorker implements Worker {
       if (!GUARANTEES.includes(guarantee)) throw badOption(`guarantee must be one of ${GUARANTEES.join(', ')}, got "${String(guarantee)}"`);
       if (this.#protocol === 'seed' && guarantee !== 'at-most-once') throw badOption(`the seed protocol has no leases: input ${label} can only be at-most-once`);
       if (guarantee === 'exactly-once' && this.#outputType === 'socket') throw badOption('exactly-once needs queue outputs: a plain UDP listener cannot drop duplicates');
-      return { index, label, address, queue, guarantee, queueOptions: queue === undefined ? {} : { queue }, context: { input: index }, client: undefined };
+      return { index, label, address, queue, guarantee, queueOptions: queue === undefined ? {} : { queue }, reserveOptions: { max: 1, leaseMs: 1 }, nackOptions: {}, context: { input: index }, client: undefined };
     });
     this.#outputs = options.outputs.map((endpoint, index) => {
       const { address, queue, label } = parseEndpoint(endpoint, `output ${index}`);
@@ -247,11 +253,16 @@ class QueueWorker implements Worker {
     this.#leaseMs = checkCount('leaseMs', options.leaseMs ?? DEFAULTS.leaseMs, 1, 86_400_000);
     this.#extendLeases = options.extendLeases ?? true;
     this.#concurrency = checkCount('concurrency', options.concurrency ?? DEFAULTS.concurrency, 1, 1000);
-    this.#batch = checkCount('batch', options.batch ?? DEFAULTS.batch, 1, 1000);
+    // The seed answers one message per GET; the node returns what it has, so a large batch costs an idle queue nothing.
+    this.#batch = checkCount('batch', options.batch ?? (this.#protocol === 'seed' ? 1 : DEFAULTS.batch), 1, 1000);
     if (this.#protocol === 'seed' && this.#batch !== 1) throw badOption('the seed protocol gets one message per GET: batch must be 1');
     this.#idleMinMs = checkCount('idle.minMs', options.idle?.minMs ?? DEFAULTS.idleMinMs, 0, 60_000);
     this.#idleMaxMs = checkCount('idle.maxMs', options.idle?.maxMs ?? Math.max(DEFAULTS.idleMaxMs, this.#idleMinMs), this.#idleMinMs, 60_000);
-    this.#nackOptions = options.nackDelayMs === undefined ? {} : { delayMs: checkCount('nackDelayMs', options.nackDelayMs, 0, 86_400_000) };
+    const nackOptions: { delayMs?: number } = options.nackDelayMs === undefined ? {} : { delayMs: checkCount('nackDelayMs', options.nackDelayMs, 0, 86_400_000) };
+    for (const input of this.#inputs) {
+      input.reserveOptions = { max: this.#batch, leaseMs: this.#leaseMs, ...input.queueOptions };
+      input.nackOptions = { ...nackOptions, ...input.queueOptions };
+    }
     this.#random = options.route === 'random' ? createRandom(options.seed ?? Date.now()) : undefined;
     if (options.route !== undefined && options.route !== 'function' && options.route !== 'random') throw badOption(`route must be function or random, got "${String(options.route)}"`);
     this.#log = options.logger ?? SILENT_LOGGER;
@@ -374,13 +385,16 @@ class QueueWorker implements Worker {
   }
 
   /**
-   * One pipelined loop: fetch, apply the function, issue the puts and, in the same event-loop
-   * turn, the next fetch, so the client carries them in one datagram; then settle the message.
+   * One pipelined loop: fetch a batch; for each message apply the function and issue its puts
+   * at once (a batch's puts overlap); with the last one issue the next fetch in the same turn,
+   * so the client carries them (and the ACKs of finished messages) in one datagram. The next
+   * batch waits until every message of this one is settled, which bounds the messages in hand.
    */
   async #lane(): Promise<void> {
     let idleMs = this.#idleMinMs;
     let empties = 0;
     let pending: Promise<Fetched> | undefined = this.#fetch();
+    const waits: Promise<void>[] = [];
     while (pending !== undefined) {
       const { input, items } = await pending;
       pending = undefined;
@@ -402,12 +416,17 @@ class QueueWorker implements Worker {
         const item = items[i] as Item;
         const leased = item instanceof Uint8Array ? undefined : item;
         const started = this.#debug ? performance.now() : 0;
-        const emitted = await this.#apply(input, item, leased);
+        let emitted = this.#apply(input, item, leased);
+        if (emitted instanceof Promise) emitted = await emitted;
         const delivered = emitted === undefined ? false : this.#sendAll(input, leased, emitted);
         if (i === last && this.#running) pending = this.#fetch();
-        this.#settle(input, leased, delivered === true || delivered === false ? delivered : await delivered);
+        if (delivered === true || delivered === false) this.#settle(input, leased, delivered);
+        else waits.push(delivered.then((ok) => this.#settle(input, leased, ok)));
         if (this.#debug) this.#log.debug('Vertex latency', { seconds: (performance.now() - started) / 1000, results: emitted?.length ?? 0 });
       }
+      if (waits.length === 1) await waits[0];
+      else if (waits.length > 1) await Promise.all(waits);
+      waits.length = 0;
     }
   }
 
@@ -423,11 +442,11 @@ class QueueWorker implements Worker {
     let items: Item[];
     try {
       if (input.guarantee !== 'at-most-once') {
-        items = await client.reserve(
-          input.queue === undefined
-            ? { max: this.#batch, leaseMs: this.#leaseMs }
-            : { max: this.#batch, leaseMs: this.#leaseMs, queue: input.queue },
-        );
+        const deliveries = await client.reserve(input.reserveOptions);
+        // Leased from now: the whole batch is covered by lease renewal while it waits its turn.
+        const now = Date.now();
+        for (const leased of deliveries) this.#leases.set(leased.token, { input, token: leased.token, renewedAt: now });
+        items = deliveries;
       } else if (this.#batch === 1) {
         const body = await client.get(input.queueOptions);
         items = body === undefined ? [] : [body];
@@ -452,24 +471,35 @@ class QueueWorker implements Worker {
     }
   }
 
-  /** The messages the function asks to send, or undefined when it rejected the input. Never throws. */
-  async #apply(input: Input, item: Item, leased: Delivery | undefined): Promise<Emitted[] | undefined> {
-    if (leased !== undefined) this.#leases.set(leased.token, { input, token: leased.token, renewedAt: Date.now() });
+  /**
+   * The messages the function asks to send, or undefined when it rejected the input; a promise
+   * only when the function returned one (or an async iterable). Never throws, never rejects.
+   */
+  #apply(input: Input, item: Item, leased: Delivery | undefined): Emitted[] | undefined | Promise<Emitted[] | undefined> {
     try {
       const context = leased === undefined ? input.context : { input: input.index, deliveries: leased.deliveries };
-      let result = this.#fn(decodeText(leased === undefined ? (item as Uint8Array) : leased.body), context);
-      if (isThenable(result)) result = await result;
-      return isAsyncIterable(result) ? await collectAsyncResult(result) : collectResult(result);
+      const result = this.#fn(decodeText(leased === undefined ? (item as Uint8Array) : leased.body), context);
+      if (isThenable(result)) {
+        return Promise.resolve(result).then(
+          (settled) => (isAsyncIterable(settled) ? collectAsyncResult(settled) : collectResult(settled)),
+        ).catch((error: unknown) => this.#rejected(input, leased, error));
+      }
+      if (isAsyncIterable(result)) return collectAsyncResult(result).catch((error: unknown) => this.#rejected(input, leased, error));
+      return collectResult(result);
     } catch (error) {
-      this.#stats.rejected++;
-      this.#log.warn('input rejected', {
-        input: input.label,
-        code: errorCode(error),
-        error: error instanceof Error ? error.message : String(error),
-        deliveries: leased?.deliveries,
-      });
-      return undefined;
+      return this.#rejected(input, leased, error);
     }
+  }
+
+  #rejected(input: Input, leased: Delivery | undefined, error: unknown): undefined {
+    this.#stats.rejected++;
+    this.#log.warn('input rejected', {
+      input: input.label,
+      code: errorCode(error),
+      error: error instanceof Error ? error.message : String(error),
+      deliveries: leased?.deliveries,
+    });
+    return undefined;
   }
 
   /** Issues every put of one message at once; true when there is nothing to wait for. */
@@ -490,22 +520,25 @@ class QueueWorker implements Worker {
     }
     const client = input.client as WorkerClient;
     const token = leased.token;
-    const request = ok ? client.ack(token, input.queueOptions) : client.nack(token, input.queue === undefined ? this.#nackOptions : { ...this.#nackOptions, queue: input.queue });
+    const request = ok ? client.ack(token, input.queueOptions) : client.nack(token, input.nackOptions);
+    const settled = (): void => {
+      this.#leases.delete(token);
+      this.#stats.inFlight--;
+      this.#settling.delete(settling);
+    };
     const settling: Promise<void> = request.then(
       () => {
         if (ok) this.#stats.acked++;
         else this.#stats.nacked++;
+        settled();
       },
       (error: unknown) => {
         if (errorCode(error) === 'ERR_UNKNOWN_LEASE') {
           this.#log.warn('lease lost before it was settled: the message may be redelivered', { input: input.label, token });
         } else this.#requestFailed(error, ok ? 'ACK' : 'NACK', input.label);
+        settled();
       },
-    ).finally(() => {
-      this.#leases.delete(token);
-      this.#stats.inFlight--;
-      this.#settling.delete(settling);
-    });
+    );
     this.#settling.add(settling);
   }
 
@@ -524,40 +557,53 @@ class QueueWorker implements Worker {
     } else {
       index = Math.floor(this.#random() * outputs);
     }
-    return this.#deliver(this.#outputs[index] as Output, emitted.body, key, input.guarantee);
+    const output = this.#outputs[index] as Output;
+    const body = emitted.body;
+    const guarantee = input.guarantee;
+    // The first attempt without an async frame; failures go to the retry loop.
+    return (output.send as NonNullable<Output['send']>)(body, key).then(
+      () => {
+        this.#stats.sent++;
+        return true;
+      },
+      (error: unknown) => this.#deliver(output, body, key, guarantee, error),
+    );
   }
 
   /**
-   * Puts one result until the output takes it. A full output is waited for under every
-   * guarantee (it refused, so retrying cannot duplicate); a timeout is retried only when
-   * duplicates are allowed (at-least-once) or dropped by key (exactly-once).
+   * Puts one result until the output takes it, after `failure` of the first attempt. A full
+   * output is waited for under every guarantee (it refused, so retrying cannot duplicate); a
+   * timeout is retried only when duplicates are allowed (at-least-once) or dropped by key
+   * (exactly-once).
    */
-  async #deliver(output: Output, body: Uint8Array, key: string | undefined, guarantee: Guarantee): Promise<boolean> {
+  async #deliver(output: Output, body: Uint8Array, key: string | undefined, guarantee: Guarantee, failure: unknown): Promise<boolean> {
     const send = output.send as NonNullable<Output['send']>;
     let delayMs: number = DEFAULTS.retryMinMs;
+    let error = failure;
     for (;;) {
+      const code = errorCode(error);
+      if (code === 'ERR_FULL') {
+        this.#stats.backoffs++;
+        if (this.#debug) this.#log.debug('output full, retrying', { output: output.label, delayMs });
+      } else if (code === 'ERR_TIMEOUT' && guarantee !== 'at-most-once') {
+        this.#requestFailed(error, 'PUT', output.label);
+        this.#stats.backoffs++;
+      } else {
+        if (code !== 'ERR_TIMEOUT') this.#requestFailed(error, 'PUT', output.label);
+        else this.#stats.timeouts++;
+        this.#stats.dropped++;
+        this.#log.warn('output message dropped', { output: output.label, code, guarantee });
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(DEFAULTS.retryMaxMs, delayMs * 2);
       try {
         await send(body, key);
         this.#stats.sent++;
         return true;
-      } catch (error) {
-        const code = errorCode(error);
-        if (code === 'ERR_FULL') {
-          this.#stats.backoffs++;
-          if (this.#debug) this.#log.debug('output full, retrying', { output: output.label, delayMs });
-        } else if (code === 'ERR_TIMEOUT' && guarantee !== 'at-most-once') {
-          this.#requestFailed(error, 'PUT', output.label);
-          this.#stats.backoffs++;
-        } else {
-          if (code !== 'ERR_TIMEOUT') this.#requestFailed(error, 'PUT', output.label);
-          else this.#stats.timeouts++;
-          this.#stats.dropped++;
-          this.#log.warn('output message dropped', { output: output.label, code, guarantee });
-          return false;
-        }
+      } catch (next) {
+        error = next;
       }
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      delayMs = Math.min(DEFAULTS.retryMaxMs, delayMs * 2);
     }
   }
 

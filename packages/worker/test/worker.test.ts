@@ -162,11 +162,36 @@ describe('polling', () => {
         return message;
       },
       concurrency: 1,
+      // Round-robin is per request: one message per request makes it per message.
+      batch: 1,
     });
     await waitFor('40 processed', () => w.stats().processed === 40);
     const firstHalf = order.slice(0, 20);
     expect(firstHalf.filter((input) => input === 0).length).toBeGreaterThanOrEqual(8);
     expect(firstHalf.filter((input) => input === 1).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('with batches, takes turns between inputs batch by batch', async () => {
+    const mq = await node();
+    const queue = await client(mq);
+    await queue.putMany(Array.from({ length: 20 }, (_, i) => `a${i}`), { queue: 'a' });
+    await queue.putMany(Array.from({ length: 20 }, (_, i) => `b${i}`), { queue: 'b' });
+    const order: number[] = [];
+    const w = await worker({
+      inputs: [addressOf(mq, 'a'), addressOf(mq, 'b')],
+      outputs: [addressOf(mq, 'out')],
+      fn: (message, context) => {
+        order.push(context.input);
+        return message;
+      },
+      concurrency: 1,
+      batch: 5,
+    });
+    await waitFor('40 processed', () => w.stats().processed === 40);
+    // Batches of 5, alternating inputs: a a a a a b b b b b a ...
+    const runs = order.join('').match(/0+|1+/g) ?? [];
+    expect(runs.map((run) => run.length)).toEqual(Array.from({ length: 8 }, () => 5));
+    expect(await drain(queue, 'out')).toHaveLength(40);
   });
 
   it('backs off when idle (far fewer requests than a busy poll) and picks up new work quickly', async () => {
