@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
 import { runCheck, type CheckOptions } from './check.js';
-import { packageVersion, parseIntegerFlag } from './cli-common.js';
+import { chaosVersion, parseIntegerFlag } from './cli-common.js';
 import { formatCheckReport } from './report.js';
 import { isGuarantee, judge } from './verdict.js';
 
@@ -70,7 +70,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`${packageVersion()}\n`);
+    process.stdout.write(`${chaosVersion()}\n`);
     return 0;
   }
   if (typeof values.source !== 'string') throw new UsageError('--source HOST:PORT is required');

@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { UsageError } from '@streampy/runtime';
+import { UsageError, packageVersion } from '@streampy/runtime';
 import { ChaosError } from './errors.js';
 import { parseDelay, parseProbability, type FaultSpec } from './faults.js';
 
 /** The version in this package's package.json, for `--version`. */
-export function packageVersion(): string {
-  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
+export function chaosVersion(): string {
+  return packageVersion(new URL('../package.json', import.meta.url));
 }
 
 /** CLI fault flag -> FaultSpec field; each also exists as `<flag>-to-target` and `<flag>-to-client`. */

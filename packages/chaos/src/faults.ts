@@ -1,5 +1,5 @@
 import { ChaosError } from './errors.js';
-import type { Random } from './random.js';
+import type { Random } from '@streampy/runtime';
 
 /**
  * Faults applied to each datagram travelling in one direction. Probabilities are 0..1 and

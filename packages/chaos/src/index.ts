@@ -2,8 +2,6 @@ export { ChaosError } from './errors.js';
 export type { ChaosErrorCode } from './errors.js';
 export { createFaultDecider, describeFaults, hasFaults, parseDelay, parseProbability, validateFaultSpec } from './faults.js';
 export type { FaultDecision, FaultSpec } from './faults.js';
-export { deriveSeed, seededRandom } from './random.js';
-export type { Random } from './random.js';
 export { createFaultProxy } from './proxy.js';
 export type { DirectionStats, FaultProxy, FaultProxyOptions, ProxyStats } from './proxy.js';
 export { formatCheckReport, formatProxyStats } from './report.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { createLogger, formatHostPort, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
-import { faultFlagOptions, faultSpecsFromFlags, packageVersion, parseIntegerFlag } from './cli-common.js';
+import { chaosVersion, faultFlagOptions, faultSpecsFromFlags, parseIntegerFlag } from './cli-common.js';
 import { describeFaults } from './faults.js';
 import { createFaultProxy } from './proxy.js';
 import { formatProxyStats } from './report.js';
@@ -53,7 +53,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`${packageVersion()}\n`);
+    process.stdout.write(`${chaosVersion()}\n`);
     return 0;
   }
   if (typeof values.target !== 'string') throw new UsageError('--target HOST:PORT is required');

@@ -1,9 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { formatHostPort, parseHostPort, type HostPort, type Logger } from '@streampy/runtime';
+import { deriveSeed, formatHostPort, parseHostPort, seededRandom, type HostPort, type Logger } from '@streampy/runtime';
 import { ChaosError } from './errors.js';
 import { createFaultDecider, validateFaultSpec, type FaultDecision, type FaultSpec } from './faults.js';
-import { deriveSeed, seededRandom } from './random.js';
 
 export interface FaultProxyOptions {
   /** Where clients send to; default `127.0.0.1:0` (the OS picks the port). */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFaultDecider, createFaultProxy, seededRandom, type DirectionStats, type FaultProxy, type FaultProxyOptions } from '../src/index.js';
+import { seededRandom } from '@streampy/runtime';
+import { createFaultDecider, createFaultProxy, type DirectionStats, type FaultProxy, type FaultProxyOptions } from '../src/index.js';
 import { openEcho, openPeer, portIsFree, waitFor, type Peer } from './udp.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { encodeText, replyId } from '@streampy/codec';
-import { UsageError, formatHostPort, normalizeArgv, parseHostPort, runCli } from '@streampy/runtime';
+import { UsageError, formatHostPort, integerFlag, normalizeArgv, packageVersion, parseHostPort, runCli } from '@streampy/runtime';
 import { ClientError } from './errors.js';
 import { exchangeRaw } from './raw.js';
 
@@ -25,16 +24,7 @@ Options:
 Exit status: 0 a reply (an empty GET reply prints an empty line, "(empty)" on stderr),
 1 no reply or an ERR reply, 2 usage error. Put -- before words that start with -.`;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
-function count(flag: string, text: string | undefined, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d{1,9}$/.test(text) || Number(text) < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${text}"`);
-  return Number(text);
-}
 
 /** The wire code of an `ERR` reply (with or without an id), or undefined. */
 function errorReplyCode(reply: Uint8Array): string | undefined {
@@ -62,7 +52,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
     return 0;
   }
   const [addressText, ...words] = positionals;
@@ -74,8 +64,8 @@ async function main(): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const timeoutMs = count('timeout', values.timeout, 1000, 1);
-  const retries = count('retries', values.retries, 2, 0);
+  const timeoutMs = integerFlag('timeout', values.timeout, 1) ?? 1000;
+  const retries = integerFlag('retries', values.retries, 0) ?? 2;
   const sent = words.join(' ');
   if (values.verbose) process.stderr.write(`sent to ${formatHostPort(address)}: ${sent}\n`);
 

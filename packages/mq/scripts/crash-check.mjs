@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeFrameText, encodeFrame } from '@streampy/codec';
+import { seededRandom } from '@streampy/runtime';
 import { normalizeArgv } from '@streampy/runtime';
 
 const HELP = `Usage: crash-check.mjs [options]
@@ -84,18 +85,6 @@ function parseOptions() {
   };
   if (options.maxLoadMs < options.minLoadMs) usage('--max-load-ms must be >= --min-load-ms');
   return options;
-}
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed with its --seed. */
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const running = new Set();

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   UsageError,
   createLogger,
   formatHostPort,
+  integerFlag,
   isLogLevel,
   normalizeArgv,
   onShutdownSignal,
+  packageVersion,
   parseHostPort,
   runCli,
   type HostPort,
@@ -42,16 +43,7 @@ Prints "${PROGRAM} listening on <host>:<port>" once bound; on SIGINT or SIGTERM 
 prints "${PROGRAM} stopped; queue size <n>" and exits 0.
 `;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
-function integer(flag: string, text: string | undefined, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(text) || Number(text) < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${text}"`);
-  return Number(text);
-}
 
 function fsyncPolicy(text: string | undefined): FsyncPolicy | undefined {
   if (text === undefined || text === 'always' || text === 'never') return text;
@@ -94,7 +86,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected at most one address, got ${positionals.length} arguments`);
@@ -120,11 +112,11 @@ async function main(): Promise<number> {
         ...(logDir === undefined ? {} : { dir: logDir }),
       }),
     ...(dataDir === undefined ? {} : { dataDir, fsync: fsync ?? 10 }),
-    ...optional('maxMessages', integer('max-messages', values['max-messages'], 1)),
-    ...optional('maxBytes', integer('max-bytes', values['max-bytes'], 1)),
-    ...optional('leaseMs', integer('lease-ms', values['lease-ms'], 1)),
-    ...optional('maxDeliveries', integer('max-deliveries', values['max-deliveries'], 1)),
-    ...optional('dedupWindowMs', integer('dedup-window', values['dedup-window'], 0)),
+    ...optional('maxMessages', integerFlag('max-messages', values['max-messages'], 1)),
+    ...optional('maxBytes', integerFlag('max-bytes', values['max-bytes'], 1)),
+    ...optional('leaseMs', integerFlag('lease-ms', values['lease-ms'], 1)),
+    ...optional('maxDeliveries', integerFlag('max-deliveries', values['max-deliveries'], 1)),
+    ...optional('dedupWindowMs', integerFlag('dedup-window', values['dedup-window'], 0)),
     ...(deadLetter === undefined ? {} : { deadLetter: deadLetter.includes(':') ? address(deadLetter, '--dead-letter') : deadLetter }),
   };
 

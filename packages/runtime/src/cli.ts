@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * pnpm 12 forwards a literal `--` to scripts (`pnpm start -- --json` gives `["--", "--json"]`)
  * and `parseArgs` would read everything after it as positionals: drop one leading `--`.
@@ -46,4 +48,16 @@ export function onShutdownSignal(stop: (signal: NodeJS.Signals) => void): () => 
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/** The `version` of the package.json at `packageJsonUrl`, for `--version`. */
+export function packageVersion(packageJsonUrl: URL): string {
+  return (JSON.parse(readFileSync(packageJsonUrl, 'utf8')) as { version: string }).version;
+}
+
+/** An optional integer flag: undefined when absent, a `UsageError` when not an integer >= min. */
+export function integerFlag(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^-?\d{1,15}$/.test(text) || Number(text) < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${text}"`);
+  return Number(text);
 }

@@ -1,7 +1,16 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError, createLogger, isLogLevel, normalizeArgv, onShutdownSignal, parseHostPort, runCli } from '@streampy/runtime';
+import {
+  UsageError,
+  createLogger,
+  integerFlag,
+  isLogLevel,
+  normalizeArgv,
+  onShutdownSignal,
+  packageVersion,
+  parseHostPort,
+  runCli,
+} from '@streampy/runtime';
 import { WorkerError } from './errors.js';
 import { loadWorkerFunction } from './load.js';
 import { GUARANTEES, createWorker, type Guarantee } from './worker.js';
@@ -49,16 +58,7 @@ Example (the prototype's pong game, one queue node, one ball):
   ${PROGRAM} 127.0.0.1:10000 127.0.0.1:10000 --function pong
 `;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
-function integer(name: string, text: string | undefined, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^-?\d+$/.test(text) || Number(text) < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${text}"`);
-  return Number(text);
-}
 
 function oneOf<T extends string>(name: string, text: string | undefined, allowed: readonly T[]): T | undefined {
   if (text === undefined) return undefined;
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
     return 0;
   }
   if (positionals.length !== 0 && positionals.length !== 2) {
@@ -162,17 +162,17 @@ async function main(): Promise<number> {
       fn: loaded.fn,
       name: loaded.name,
       logger,
-      idle: compact({ minMs: integer('idle-min-ms', values['idle-min-ms'], 0), maxMs: integer('idle-max-ms', values['idle-max-ms'], 0) }),
+      idle: compact({ minMs: integerFlag('idle-min-ms', values['idle-min-ms'], 0), maxMs: integerFlag('idle-max-ms', values['idle-max-ms'], 0) }),
       ...compact({
         outputType: oneOf('output-type', values['output-type'], ['queue', 'socket'] as const),
         route: oneOf('route', values.route, ['function', 'random'] as const),
-        seed: integer('seed', values.seed, Number.MIN_SAFE_INTEGER),
+        seed: integerFlag('seed', values.seed, Number.MIN_SAFE_INTEGER),
         guarantee: guarantees.length === 0 ? undefined : guarantees.length === 1 ? guarantees[0] : guarantees,
-        leaseMs: integer('lease-ms', values['lease-ms'], 1),
-        concurrency: integer('concurrency', values.concurrency, 1),
-        batch: integer('batch', values.batch, 1),
-        timeoutMs: integer('timeout-ms', values['timeout-ms'], 1),
-        retries: integer('retries', values.retries, 0),
+        leaseMs: integerFlag('lease-ms', values['lease-ms'], 1),
+        concurrency: integerFlag('concurrency', values.concurrency, 1),
+        batch: integerFlag('batch', values.batch, 1),
+        timeoutMs: integerFlag('timeout-ms', values['timeout-ms'], 1),
+        retries: integerFlag('retries', values.retries, 0),
         protocol,
       }),
     });

@@ -71,14 +71,3 @@ export function routeChoice(choice: number, outputs: number): number {
   return ((choice % outputs) + outputs) % outputs;
 }
 
-/** mulberry32: a tiny seeded PRNG, so a `random` route is repeatable with a seed. */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,11 +1,11 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createClient } from '@streampy/client';
 import { decodeText, type Delivery } from '@streampy/codec';
-import { formatHostPort, parseHostPort, type HostPort, type Logger } from '@streampy/runtime';
+import { formatHostPort, parseHostPort, seededRandom, type HostPort, type Logger } from '@streampy/runtime';
 import { WorkerError, errorCode } from './errors.js';
 import type { WorkerContext, WorkerFunction, WorkerResult } from './functions.js';
 import { keyFraction, messageIdOf, outputKey } from './keys.js';
-import { collectAsyncResult, collectResult, createRandom, isAsyncIterable, routeChoice, type Emitted } from './results.js';
+import { collectAsyncResult, collectResult, isAsyncIterable, routeChoice, type Emitted } from './results.js';
 import type { ConnectFunction, WorkerClient, WorkerClientOptions } from './transport.js';
 
 export type Guarantee = 'at-most-once' | 'at-least-once' | 'exactly-once';
@@ -263,7 +263,7 @@ class QueueWorker implements Worker {
       input.reserveOptions = { max: this.#batch, leaseMs: this.#leaseMs, ...input.queueOptions };
       input.nackOptions = { ...nackOptions, ...input.queueOptions };
     }
-    this.#random = options.route === 'random' ? createRandom(options.seed ?? Date.now()) : undefined;
+    this.#random = options.route === 'random' ? seededRandom(options.seed ?? Date.now()) : undefined;
     if (options.route !== undefined && options.route !== 'function' && options.route !== 'random') throw badOption(`route must be function or random, got "${String(options.route)}"`);
     this.#log = options.logger ?? SILENT_LOGGER;
     this.#debug = this.#log.enabled('debug');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeText } from '@streampy/codec';
-import { collectAsyncResult, collectResult, createRandom, routeChoice } from '../src/results.js';
+import { seededRandom } from '@streampy/runtime';
+import { collectAsyncResult, collectResult, routeChoice } from '../src/results.js';
 import { keyFraction, messageIdOf, outputKey } from '../src/keys.js';
 import { BUILTIN_FUNCTIONS, WorkerError } from '../src/index.js';
 
@@ -63,9 +64,9 @@ describe('routing helpers', () => {
     expect(routeChoice(-1, 3)).toBe(2);
   });
 
-  it('createRandom repeats with the same seed and differs with another', () => {
+  it('seededRandom repeats with the same seed and differs with another', () => {
     const draw = (seed: number): number[] => {
-      const random = createRandom(seed);
+      const random = seededRandom(seed);
       return Array.from({ length: 20 }, () => random());
     };
     expect(draw(7)).toEqual(draw(7));

@@ -2,8 +2,8 @@
 export type Random = () => number;
 
 /**
- * A small seeded PRNG (mulberry32): the proxy needs repeatable fault decisions, not
- * cryptographic quality, and `Math.random` cannot be seeded.
+ * A small seeded PRNG (mulberry32): fault injection, random routing and crash tests need
+ * decisions a seed can replay, not cryptographic quality, and `Math.random` cannot be seeded.
  */
 export function seededRandom(seed: number): Random {
   let state = seed >>> 0;
