@@ -1,23 +1,9 @@
 import { decodeFrame, encodeFrame, parseRequest, type Delivery, type Reply } from '@streampy/codec';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createQueueNode, type QueueNode, type QueueNodeOptions } from '../src/index.js';
-import { TestPeer, silentLogger, sleep, text, until } from './udp.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { QueueNode } from '../src/index.js';
+import { TestPeer, nodeFixtures, sleep, text, until } from './udp.js';
 
-const nodes: QueueNode[] = [];
-const peers: TestPeer[] = [];
-
-async function setup(options: QueueNodeOptions = {}): Promise<{ node: QueueNode; peer: TestPeer }> {
-  const node = await createQueueNode({ logger: silentLogger(), ...options });
-  const peer = await TestPeer.open();
-  nodes.push(node);
-  peers.push(peer);
-  return { node, peer };
-}
-
-afterEach(async () => {
-  for (const peer of peers.splice(0)) await peer.close();
-  for (const node of nodes.splice(0)) await node.close();
-});
+const setup = nodeFixtures();
 
 function leased(reply: Reply): Delivery[] {
   if (reply.kind !== 'leased') throw new Error(`expected LEASED, got ${JSON.stringify(reply)}`);
@@ -160,7 +146,7 @@ describe('dead letters', () => {
 
   it('retries an unanswered dead-letter PUT with the same idempotency key', async () => {
     const destination = await TestPeer.open();
-    peers.push(destination);
+    onTestFinished(() => destination.close());
     const { node, peer } = await setup({ maxDeliveries: 1, deadLetter: destination.address });
     await peer.exchange(node.address, 'PUT:retry-me');
     const d = only(leased(await peer.call(node.address, { verb: 'RESERVE' })));

@@ -1,23 +1,9 @@
 import { decodeFrame, encodeFrame } from '@streampy/codec';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryEngine, createQueueNode, type NodeStats, type QueueNode, type QueueNodeOptions } from '../src/index.js';
-import { TestPeer, silentLogger, sleep, text } from './udp.js';
+import { describe, expect, it } from 'vitest';
+import { createMemoryEngine, type NodeStats } from '../src/index.js';
+import { nodeFixtures, sleep, text } from './udp.js';
 
-const nodes: QueueNode[] = [];
-const peers: TestPeer[] = [];
-
-async function setup(options: QueueNodeOptions = {}): Promise<{ node: QueueNode; peer: TestPeer }> {
-  const node = await createQueueNode({ logger: silentLogger(), ...options });
-  const peer = await TestPeer.open();
-  nodes.push(node);
-  peers.push(peer);
-  return { node, peer };
-}
-
-afterEach(async () => {
-  for (const peer of peers.splice(0)) await peer.close();
-  for (const node of nodes.splice(0)) await node.close();
-});
+const setup = nodeFixtures();
 
 describe('named queues', () => {
   it('keeps queues apart and creates them on first use', async () => {

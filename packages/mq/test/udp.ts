@@ -1,4 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { afterEach } from 'vitest';
+import { createQueueNode, type QueueNode, type QueueNodeOptions } from '../src/index.js';
 import { decodeFrame, decodeFrames, encodeFrame, encodeFrames, encodeRequest, parseReply, type Reply, type Request } from '@streampy/codec';
 import type { HostPort, Logger } from '@streampy/runtime';
 
@@ -117,3 +119,23 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Per-test fixtures: `setup()` starts a silent node and a peer, both closed after each test.
+ * Call once at the top of a test file.
+ */
+export function nodeFixtures(): (options?: QueueNodeOptions) => Promise<{ node: QueueNode; peer: TestPeer }> {
+  const nodes: QueueNode[] = [];
+  const peers: TestPeer[] = [];
+  afterEach(async () => {
+    for (const peer of peers.splice(0)) await peer.close();
+    for (const node of nodes.splice(0)) await node.close();
+  });
+  return async (options = {}) => {
+    const node = await createQueueNode({ logger: silentLogger(), ...options });
+    const peer = await TestPeer.open();
+    nodes.push(node);
+    peers.push(peer);
+    return { node, peer };
+  };
+}
