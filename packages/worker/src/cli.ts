@@ -41,6 +41,9 @@ Options:
   --idle-min-ms N         first polling pause when the inputs are empty (default 1)
   --idle-max-ms N         longest polling pause (default 100)
   --timeout-ms N          request timeout (client default)
+  --stop-timeout-ms N     after SIGINT/SIGTERM, how long to wait for the message in hand to be
+                          put and acked before exiting anyway (default 15000; unacked leases
+                          are then redelivered by the queue node, so only at-most-once loses it)
   --retries N             retries of a request after a timeout (client default)
   --protocol P            extended (default) or seed (the original prototype's queue node)
   --log-level LEVEL       debug, info (default), warn or error
@@ -97,6 +100,7 @@ async function main(): Promise<number> {
       'idle-min-ms': { type: 'string' },
       'idle-max-ms': { type: 'string' },
       'timeout-ms': { type: 'string' },
+      'stop-timeout-ms': { type: 'string' },
       retries: { type: 'string' },
       protocol: { type: 'string' },
       'log-level': { type: 'string' },
@@ -187,16 +191,29 @@ async function main(): Promise<number> {
       ? `${JSON.stringify({ event: 'running', function: loaded.name, inputs, outputs, guarantee, pid: process.pid })}\n`
       : `${PROGRAM} ${loaded.name} running: ${inputs.join(', ')} -> ${outputs.join(', ')} (${guarantee})\n`,
   );
+  const stopTimeoutMs = integerFlag('stop-timeout-ms', values['stop-timeout-ms'], 0) ?? 15_000;
+  let stopDeadline: NodeJS.Timeout | undefined;
+  let deadlinePassed = false;
   const removeHandlers = onShutdownSignal((signal) => {
     logger.info('stopping', { signal });
     void worker.stop();
+    // A clean stop waits for the message in hand, but not forever: with its queue node gone
+    // the put would be retried without end. Its lease, unacked, brings it back instead.
+    stopDeadline = setTimeout(() => {
+      deadlinePassed = true;
+      logger.warn('stop deadline passed; messages in hand are left to their leases', { stopTimeoutMs, ...worker.stats() });
+      void logger.close().then(() => process.exit(1));
+    }, stopTimeoutMs);
+    stopDeadline.unref();
   });
   try {
     await worker.done;
   } finally {
+    clearTimeout(stopDeadline);
     removeHandlers();
     await logger.close();
   }
+  if (deadlinePassed) return 1;
   const stats = worker.stats();
   process.stdout.write(
     values.json

@@ -68,6 +68,27 @@ describe('streampy-worker CLI', () => {
     expect(readdirSync(logDir).some((file) => file.startsWith(`pong.${host}-${port}.${host}-${port}.`))).toBe(true);
   });
 
+  it('a stop that cannot finish (its queue node is gone) ends at --stop-timeout-ms with exit 1', async () => {
+    const mq = await startNode();
+    let closed = false;
+    cleanups.push(() => (closed ? Promise.resolve() : mq.close()));
+    const queue = await connect(mq);
+    cleanups.push(() => queue.close());
+    await queue.put('ping');
+    const address = addressOf(mq);
+    const worker = spawned([address, address, '--stop-timeout-ms', '1000', '--timeout-ms', '100', '--log-level', 'warn']);
+    await running(worker);
+    await waitFor('pong rounds', async () => {
+      const { queues } = (await queue.stats()) as { queues: { default: { puts: number } } };
+      return queues.default.puts > 10;
+    });
+    await mq.close();
+    closed = true;
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(1);
+    expect(worker.stderr()).toMatch(/stop deadline passed/);
+  });
+
   it('at-least-once: a worker killed (SIGKILL) mid-message loses nothing, the message is redelivered after its lease', async () => {
     const { mq, queue } = await setup();
     await queue.put('block', { queue: 'in' });
