@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeFrameText, encodeFrame } from '@streampy/codec';
 import { TimeoutError, createClient, type QueueClient } from '../src/index.js';
 import { text, waitFor } from './fake-node.js';
-import { MQ_CLI, SEED_DIR, run, sleep, spawnReady, type Spawned } from './processes.js';
+import { MQ_CLI, PYTHON, SEED_DIR, run, sleep, spawnReady, type Spawned } from './processes.js';
 
 interface Step {
   readonly send?: string;
@@ -28,7 +28,7 @@ function track<T extends Spawned | QueueClient>(thing: T): T {
 }
 
 async function startSeedMq(): Promise<{ process: Spawned; address: string }> {
-  const process = track(await spawnReady('python3', [`${SEED_DIR}seed_mq.py`, '127.0.0.1:0'], /seed-mq listening on (\S+:\d+)\n/));
+  const process = track(await spawnReady(PYTHON, [`${SEED_DIR}seed_mq.py`, '127.0.0.1:0'], /seed-mq listening on (\S+:\d+)\n/));
   return { process, address: process.ready[1] as string };
 }
 
@@ -95,7 +95,7 @@ describe('our client against the seed queue node (python3 compat/seed/seed_mq.py
 describe("the seed's tools against our queue node (node packages/mq/dist/cli.js)", () => {
   it('udp_client.py puts, sizes and gets', async () => {
     const { address } = await startOurMq();
-    const client = (...words: string[]) => run('python3', [`${SEED_DIR}udp_client.py`, address, ...words, '--timeout', '5']);
+    const client = (...words: string[]) => run(PYTHON, [`${SEED_DIR}udp_client.py`, address, ...words, '--timeout', '5']);
     expect(await client('PUT:ping')).toMatchObject({ code: 0, stdout: 'sent: PUT:ping\nreply: PUT 4 bytes\n' });
     expect(await client('SIZE')).toMatchObject({ code: 0, stdout: 'sent: SIZE\nreply: 1\n' });
     expect(await client('GET')).toMatchObject({ code: 0, stdout: 'sent: GET\nreply: ping\n' });
@@ -107,7 +107,7 @@ describe("the seed's tools against our queue node (node packages/mq/dist/cli.js)
     const seed = track(await createClient({ address, protocol: 'seed' }));
     const watcher = track(await createClient({ address }));
     await seed.put('ping');
-    const worker = track(await spawnReady('python3', [`${SEED_DIR}seed_worker.py`, address, address], /seed-worker pong .*\n/));
+    const worker = track(await spawnReady(PYTHON, [`${SEED_DIR}seed_worker.py`, address, address], /seed-worker pong .*\n/));
 
     // Watch without touching the ball: STATS shows the counters and the last bodies put. The ball
     // is in the queue only between a PUT and the next GET, so SIZE reads 0 or 1; puts - gets is

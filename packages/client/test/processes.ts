@@ -6,6 +6,9 @@ export const CLIENT_CLI = `${REPO}packages/client/dist/cli.js`;
 export const MQ_CLI = `${REPO}packages/mq/dist/cli.js`;
 export const SEED_DIR = `${REPO}compat/seed/`;
 
+/** The Python 3 interpreter: `python3` on Linux and macOS, `python` on Windows runners. */
+export const PYTHON = process.platform === 'win32' ? 'python' : 'python3';
+
 export interface Spawned {
   readonly child: ChildProcess;
   /** The match of the ready pattern on stdout. */
