@@ -176,38 +176,56 @@ function atHeadEnd(payload: Uint8Array, at: number): boolean {
   return at === payload.length || payload[at] === COLON;
 }
 
-/** `name=<digits>` arguments of RESERVE read by hand; undefined sends the request to the general parser. */
-function fastReserve(payload: Uint8Array, at: number, id: string | undefined): Request | undefined {
-  let max: number | undefined;
-  let leaseMs: number | undefined;
+/**
+ * The `max=<digits>` (and, for RESERVE, `lease=<digits>`) arguments read by hand; undefined
+ * sends the request to the general parser.
+ */
+function fastCounts(payload: Uint8Array, at: number, allowLease: boolean): { max?: number; leaseMs?: number } | undefined {
+  const counts: { max?: number; leaseMs?: number } = {};
   let i = at;
   while (!atHeadEnd(payload, i)) {
     if (payload[i] !== SPACE) return undefined;
     i++;
     const isMax = hasWord(payload, i, 'max=');
-    if (!isMax && !hasWord(payload, i, 'lease=')) return undefined;
+    if (!isMax && !(allowLease && hasWord(payload, i, 'lease='))) return undefined;
     i += isMax ? 4 : 6;
     const start = i;
     let value = 0;
     while (i < payload.length && (payload[i] as number) >= 0x30 && (payload[i] as number) <= 0x39) value = value * 10 + (payload[i++] as number) - 0x30;
     if (i === start || i - start > 15) return undefined;
     if (isMax) {
-      if (max !== undefined || value < 1 || value > PROTOCOL_LIMITS.maxBatch) return undefined;
-      max = value;
+      if (counts.max !== undefined || value < 1 || value > PROTOCOL_LIMITS.maxBatch) return undefined;
+      counts.max = value;
     } else {
-      if (leaseMs !== undefined || value < 1 || value > PROTOCOL_LIMITS.maxLeaseMs) return undefined;
-      leaseMs = value;
+      if (counts.leaseMs !== undefined || value < 1 || value > PROTOCOL_LIMITS.maxLeaseMs) return undefined;
+      counts.leaseMs = value;
     }
   }
+  return counts;
+}
+
+function fastReserve(payload: Uint8Array, at: number, id: string | undefined): Request | undefined {
+  const counts = fastCounts(payload, at, true);
+  if (counts === undefined) return undefined;
   const request: { id?: string; verb: 'RESERVE'; max?: number; leaseMs?: number } = { verb: 'RESERVE' };
   if (id !== undefined) request.id = id;
-  if (max !== undefined) request.max = max;
-  if (leaseMs !== undefined) request.leaseMs = leaseMs;
+  if (counts.max !== undefined) request.max = counts.max;
+  if (counts.leaseMs !== undefined) request.leaseMs = counts.leaseMs;
+  return request;
+}
+
+function fastGet(payload: Uint8Array, at: number, id: string | undefined): Request | undefined {
+  // The seed ignored anything after `GET:`, so the head ends at the first colon here too.
+  const counts = fastCounts(payload, at, false);
+  if (counts === undefined) return undefined;
+  const request: { id?: string; verb: 'GET'; max?: number } = { verb: 'GET' };
+  if (id !== undefined) request.id = id;
+  if (counts.max !== undefined) request.max = counts.max;
   return request;
 }
 
 /**
- * The common requests (`PUT:`, `GET`, `SIZE`, `RESERVE [max=] [lease=]`, `ACK <token>`, each
+ * The common requests (`PUT:`, `GET [max=]`, `SIZE`, `RESERVE [max=] [lease=]`, `ACK <token>`, each
  * with an optional `#id`) parsed without building strings for the head. Anything else, valid
  * or not, returns undefined and goes to the general parser, which is the reference: the two
  * agree on every input this accepts (a property test checks it).
@@ -229,8 +247,7 @@ export function parseCommonRequest(payload: Uint8Array): Request | undefined {
       if (payload[at] !== COLON) return undefined;
       return id === undefined ? { verb: 'PUT', body: payload.subarray(at + 1) } : { id, verb: 'PUT', body: payload.subarray(at + 1) };
     case 0x47: // G
-      if (!hasWord(payload, at, 'GET') || !atHeadEnd(payload, at + 3)) return undefined;
-      return id === undefined ? { verb: 'GET' } : { id, verb: 'GET' };
+      return hasWord(payload, at, 'GET') ? fastGet(payload, at + 3, id) : undefined;
     case 0x53: // S
       if (!hasWord(payload, at, 'SIZE') || !atHeadEnd(payload, at + 4)) return undefined;
       return id === undefined ? { verb: 'SIZE' } : { id, verb: 'SIZE' };

@@ -297,7 +297,7 @@ describe('request fast path', () => {
   });
 
   it('takes the common requests', () => {
-    const common = ['PUT:hello', 'PUT', 'PUT:', 'GET', 'GET:x', 'SIZE', '#r1 PUT:a:b', '#r1 GET', '#7 RESERVE', '#7 RESERVE max=10 lease=5000', '#7 ACK 1x2y.3', 'ACK 12.1'];
+    const common = ['PUT:hello', 'PUT', 'PUT:', 'GET', 'GET:x', 'SIZE', '#r1 PUT:a:b', '#r1 GET', '#7 RESERVE', '#7 RESERVE max=10 lease=5000', '#7 ACK 1x2y.3', 'ACK 12.1', 'GET max=32', '#w1 GET max=100:ignored'];
     for (const text of common) {
       const bytes = new TextEncoder().encode(text);
       expect(parseCommonRequest(bytes), text).toStrictEqual(parseRequestGeneral(bytes));
