@@ -43,6 +43,11 @@ export interface PutOptions {
   /** Idempotency key: a retried or repeated put with the same key is enqueued once. */
   readonly key?: string;
   readonly queue?: string;
+  /**
+   * Extra attempts for this put, instead of the client's `retries`. `0` for at-most-once: a put
+   * without a key that is retried after a lost reply may be enqueued twice.
+   */
+  readonly retries?: number;
 }
 
 export interface QueueOptions {
@@ -128,6 +133,8 @@ function expected(expect: Expect, r: Reply): unknown {
  */
 class Pending {
   attempts = 0;
+  /** Extra attempts allowed after a timeout (the client's default unless the call chose). */
+  retries = 0;
   deadline = 0;
   settled = false;
   backoff: NodeJS.Timeout | undefined = undefined;
@@ -272,7 +279,7 @@ class UdpQueueClient implements QueueClient {
     const body = typeof message === 'string' ? encodeText(message) : message;
     const request: { verb: 'PUT'; body: Uint8Array; key?: string } = { verb: 'PUT', body };
     if (options?.key !== undefined) request.key = options.key;
-    return this.#call(withQueue(request, options?.queue), 'put') as Promise<PutResult>;
+    return this.#call(withQueue(request, options?.queue), 'put', options?.retries) as Promise<PutResult>;
   }
 
   putMany(messages: readonly PutManyItem[], options?: QueueOptions): Promise<PutManyResult[]> {
@@ -305,6 +312,7 @@ class UdpQueueClient implements QueueClient {
       this.#idCounter += frames.length;
       return new Promise((resolve, reject) => {
         const pending = new Pending({ verb: 'PUT', body: new Uint8Array(0) }, first, frames, 'put', resolve as (value: unknown) => void, reject, true);
+        pending.retries = this.#retries;
         this.#opened();
         for (let i = 0; i < frames.length; i++) this.#byCounter.set(first + i, pending);
         this.#send(pending);
@@ -396,10 +404,11 @@ class UdpQueueClient implements QueueClient {
     return frame;
   }
 
-  #call(request: Request, expect: Expect): Promise<unknown> {
+  #call(request: Request, expect: Expect, retries?: number): Promise<unknown> {
     try {
       if (this.#closed) throw new ClientClosedError();
       checkRequest(request);
+      if (retries !== undefined) checkInteger('retries', retries, 0, 1000);
       if (this.#seed && !isSeedForm(request)) {
         throw new ClientError('ERR_UNSUPPORTED', `the seed protocol knows only PUT, GET and SIZE without options; got ${request.verb}${request.queue === undefined ? '' : ' with a queue'}`);
       }
@@ -408,6 +417,7 @@ class UdpQueueClient implements QueueClient {
       if (!this.#seed) this.#idCounter = counter;
       return new Promise((resolve, reject) => {
         const pending = new Pending(request, counter, [frame], expect, resolve, reject, false);
+        pending.retries = retries ?? this.#retries;
         this.#opened();
         if (counter >= 0) {
           this.#byCounter.set(counter, pending);
@@ -533,7 +543,7 @@ class UdpQueueClient implements QueueClient {
   }
 
   #attemptTimedOut(pending: Pending): void {
-    if (pending.attempts > this.#retries) {
+    if (pending.attempts > pending.retries) {
       this.#fail(pending, new TimeoutError(this.address, pending.request.verb, pending.attempts, this.#timeoutMs));
       return;
     }

@@ -111,6 +111,17 @@ describe('extended protocol against a fake node', () => {
     expect(new Set(node.received.map((d) => d.join('|'))).size).toBe(1);
   });
 
+  it('a put with its own retries: 0 is sent once (at-most-once), while other requests keep the client default', async () => {
+    const { node, client } = await setup(silent, { timeoutMs: 30, retries: 2, retryBackoffMs: 1 });
+    const error = await client.put('once', { retries: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as TimeoutError).attempts).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(node.received).toHaveLength(1);
+    const second = await client.put('default').catch((e: unknown) => e);
+    expect((second as TimeoutError).attempts).toBe(3);
+  });
+
   it('with retries 0 sends exactly one datagram', async () => {
     const { node, client } = await setup(silent, { timeoutMs: 30, retries: 0 });
     await expect(client.get()).rejects.toMatchObject({ code: 'ERR_TIMEOUT', attempts: 1 });

@@ -6,7 +6,7 @@ import type { HostPort } from '@streampy/runtime';
  * shape, not on the client's class, so tests (and other transports) can stand in for it.
  */
 export interface WorkerClient {
-  put(message: string | Uint8Array, options?: { key?: string; queue?: string }): Promise<{ bytes: number; duplicate: boolean }>;
+  put(message: string | Uint8Array, options?: { key?: string; queue?: string; retries?: number }): Promise<{ bytes: number; duplicate: boolean }>;
   get(options?: { queue?: string }): Promise<Uint8Array | undefined>;
   getBatch(max: number, options?: { queue?: string }): Promise<Uint8Array[]>;
   reserve(options?: { max?: number; leaseMs?: number; queue?: string }): Promise<Delivery[]>;

@@ -106,7 +106,8 @@ interface Output {
   readonly label: string;
   readonly address: HostPort;
   readonly queue: string | undefined;
-  send: ((body: Uint8Array, key: string | undefined) => Promise<unknown>) | undefined;
+  /** `once`: at-most-once, so the client must not resend a put whose reply was lost (it could enqueue twice). */
+  send: ((body: Uint8Array, key: string | undefined, once: boolean) => Promise<unknown>) | undefined;
 }
 
 interface Lease {
@@ -363,8 +364,9 @@ class QueueWorker implements Worker {
         this.#outputs.map(async (output) => {
           const client = await clientFor(output.address);
           const base = output.queue === undefined ? {} : { queue: output.queue };
+          const once = output.queue === undefined ? { retries: 0 } : { queue: output.queue, retries: 0 };
           const keyed = (key: string): { key: string; queue?: string } => (output.queue === undefined ? { key } : { key, queue: output.queue });
-          output.send = (body, key) => client.put(body, key === undefined ? base : keyed(key));
+          output.send = (body, key, atMostOnce) => client.put(body, key !== undefined ? keyed(key) : atMostOnce ? once : base);
         }),
       );
     }
@@ -561,7 +563,7 @@ class QueueWorker implements Worker {
     const body = emitted.body;
     const guarantee = input.guarantee;
     // The first attempt without an async frame; failures go to the retry loop.
-    return (output.send as NonNullable<Output['send']>)(body, key).then(
+    return (output.send as NonNullable<Output['send']>)(body, key, guarantee === 'at-most-once').then(
       () => {
         this.#stats.sent++;
         return true;
@@ -598,7 +600,7 @@ class QueueWorker implements Worker {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       delayMs = Math.min(DEFAULTS.retryMaxMs, delayMs * 2);
       try {
-        await send(body, key);
+        await send(body, key, guarantee === 'at-most-once');
         this.#stats.sent++;
         return true;
       } catch (next) {
