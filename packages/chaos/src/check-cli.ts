@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { createLogger, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
+import { createLogger, integerFlag, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
 import { runCheck, type CheckOptions } from './check.js';
-import { chaosVersion, parseIntegerFlag } from './cli-common.js';
+import { chaosVersion } from './cli-common.js';
 import { formatCheckReport } from './report.js';
 import { isGuarantee, judge } from './verdict.js';
 
@@ -88,7 +88,7 @@ async function main(): Promise<number> {
   const options: Mutable<CheckOptions> = {
     source: values.source,
     sink: values.sink,
-    messages: parseIntegerFlag('messages', values.messages, 0, 10_000_000),
+    messages: integerFlag('messages', values.messages, 0, 10_000_000) as number,
     drain,
     signal: abort.signal,
     logger: createLogger({ name: 'Check', level }),
@@ -96,7 +96,8 @@ async function main(): Promise<number> {
   if (typeof values['run-id'] === 'string') options.runId = values['run-id'];
   for (const [flag, [field, min, max]] of Object.entries(INTEGER_FLAGS) as [keyof typeof INTEGER_FLAGS, (typeof INTEGER_FLAGS)[keyof typeof INTEGER_FLAGS]][]) {
     const text = values[flag];
-    if (typeof text === 'string') options[field] = parseIntegerFlag(flag, text, min, max);
+    const value = integerFlag(flag, text, min, max);
+    if (value !== undefined) options[field] = value;
   }
   const report = await runCheck(options);
   const verdict = typeof expect === 'string' && isGuarantee(expect) ? judge(expect, report) : undefined;

@@ -43,11 +43,3 @@ export function faultSpecsFromFlags(values: Readonly<Record<string, unknown>>): 
   return { toTarget: specOf(values, '-to-target'), toClient: specOf(values, '-to-client') };
 }
 
-/** Parses an integer flag, or throws `UsageError`. */
-export function parseIntegerFlag(name: string, text: string, min: number, max: number): number {
-  const value = /^\d{1,15}$/.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`--${name} must be an integer between ${min} and ${max}, got "${text}"`);
-  }
-  return value;
-}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { createLogger, formatHostPort, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
-import { chaosVersion, faultFlagOptions, faultSpecsFromFlags, parseIntegerFlag } from './cli-common.js';
+import { createLogger, formatHostPort, integerFlag, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
+import { chaosVersion, faultFlagOptions, faultSpecsFromFlags } from './cli-common.js';
 import { describeFaults } from './faults.js';
 import { createFaultProxy } from './proxy.js';
 import { formatProxyStats } from './report.js';
@@ -60,8 +60,8 @@ async function main(): Promise<number> {
   const level = values['log-level'] ?? 'info';
   if (typeof level !== 'string' || !isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${String(level)}"`);
   const { toTarget, toClient } = faultSpecsFromFlags(values);
-  const seed = typeof values.seed === 'string' ? parseIntegerFlag('seed', values.seed, 0, 2 ** 32 - 1) : undefined;
-  const maxSessions = typeof values['max-sessions'] === 'string' ? parseIntegerFlag('max-sessions', values['max-sessions'], 1, 1_000_000) : undefined;
+  const seed = integerFlag('seed', values.seed, 0, 2 ** 32 - 1);
+  const maxSessions = integerFlag('max-sessions', values['max-sessions'], 1, 1_000_000);
   const listen = typeof values.listen === 'string' ? values.listen : '127.0.0.1:0';
   const logger = createLogger({ name: `Proxy.${listen.replace(/:(?=\d+$)/, '-')}`, level });
 

@@ -55,9 +55,16 @@ export function packageVersion(packageJsonUrl: URL): string {
   return (JSON.parse(readFileSync(packageJsonUrl, 'utf8')) as { version: string }).version;
 }
 
-/** An optional integer flag: undefined when absent, a `UsageError` when not an integer >= min. */
-export function integerFlag(flag: string, text: string | undefined, min: number): number | undefined {
+/**
+ * An optional integer flag: undefined when absent, a `UsageError` when not an integer in
+ * `min`..`max`.
+ */
+export function integerFlag(flag: string, text: string | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^-?\d{1,15}$/.test(text) || Number(text) < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${text}"`);
-  return Number(text);
+  const value = /^-?\d{1,15}$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
+    throw new UsageError(`--${flag} must be an integer ${range}, got "${text}"`);
+  }
+  return value;
 }

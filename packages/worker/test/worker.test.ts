@@ -146,32 +146,8 @@ describe('routing', () => {
 });
 
 describe('polling', () => {
-  it('polls several inputs fairly, round-robin', async () => {
-    const mq = await node();
-    const queue = await client(mq);
-    for (let i = 0; i < 20; i++) {
-      await queue.put(`a${i}`, { queue: 'a' });
-      await queue.put(`b${i}`, { queue: 'b' });
-    }
-    const order: number[] = [];
-    const w = await worker({
-      inputs: [addressOf(mq, 'a'), addressOf(mq, 'b')],
-      outputs: [addressOf(mq, 'out')],
-      fn: (message, context) => {
-        order.push(context.input);
-        return message;
-      },
-      concurrency: 1,
-      // Round-robin is per request: one message per request makes it per message.
-      batch: 1,
-    });
-    await waitFor('40 processed', () => w.stats().processed === 40);
-    const firstHalf = order.slice(0, 20);
-    expect(firstHalf.filter((input) => input === 0).length).toBeGreaterThanOrEqual(8);
-    expect(firstHalf.filter((input) => input === 1).length).toBeGreaterThanOrEqual(8);
-  });
-
-  it('with batches, takes turns between inputs batch by batch', async () => {
+  /** Puts 20 messages on each of queues a and b, runs one worker lane over both, and returns the input of each processed message in order. */
+  async function inputOrder(batch: number): Promise<{ order: number[]; queue: QueueClient }> {
     const mq = await node();
     const queue = await client(mq);
     await queue.putMany(Array.from({ length: 20 }, (_, i) => `a${i}`), { queue: 'a' });
@@ -185,9 +161,22 @@ describe('polling', () => {
         return message;
       },
       concurrency: 1,
-      batch: 5,
+      batch,
     });
     await waitFor('40 processed', () => w.stats().processed === 40);
+    return { order, queue };
+  }
+
+  it('polls several inputs fairly, round-robin', async () => {
+    // Round-robin is per request: one message per request makes it per message.
+    const { order } = await inputOrder(1);
+    const firstHalf = order.slice(0, 20);
+    expect(firstHalf.filter((input) => input === 0).length).toBeGreaterThanOrEqual(8);
+    expect(firstHalf.filter((input) => input === 1).length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('with batches, takes turns between inputs batch by batch', async () => {
+    const { order, queue } = await inputOrder(5);
     // Batches of 5, alternating inputs: a a a a a b b b b b a ...
     const runs = order.join('').match(/0+|1+/g) ?? [];
     expect(runs.map((run) => run.length)).toEqual(Array.from({ length: 8 }, () => 5));
