@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeQueue, startFakeNode, type FakeNode } from './fake-node.js';
-import { REPO } from './processes.js';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 const nodes: FakeNode[] = [];
 afterEach(async () => {

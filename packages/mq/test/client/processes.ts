@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 export const CLIENT_CLI = `${REPO}packages/client/dist/cli.js`;
 export const MQ_CLI = `${REPO}packages/mq/dist/cli.js`;
 export const SEED_DIR = `${REPO}compat/seed/`;
@@ -79,3 +79,14 @@ export function run(command: string, args: string[], timeoutMs = 20_000): Promis
 export const runNode = (file: string, args: string[], timeoutMs?: number): Promise<Ran> => run(process.execPath, [file, ...args], timeoutMs);
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every 10 ms until it returns true; fails after `timeoutMs`. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export const text = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : new TextDecoder().decode(bytes));

@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueueNode, type QueueNode } from '@streampy/mq';
+import { createQueueNode, type QueueNode } from '../../src/index.js';
 import { createLogger } from '@streampy/runtime';
 import { CLIENT_CLI, REPO, runNode } from './processes.js';
 

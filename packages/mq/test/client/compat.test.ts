@@ -2,9 +2,8 @@ import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeFrameText, encodeFrame } from '@streampy/codec';
-import { TimeoutError, createClient, type QueueClient } from '../src/index.js';
-import { text, waitFor } from './fake-node.js';
-import { MQ_CLI, PYTHON, SEED_DIR, run, sleep, spawnReady, type Spawned } from './processes.js';
+import { TimeoutError, createClient, type QueueClient } from '@streampy/client';
+import { MQ_CLI, PYTHON, SEED_DIR, run, sleep, spawnReady, text, waitFor, type Spawned } from './processes.js';
 
 interface Step {
   readonly send?: string;

@@ -1,9 +1,9 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createQueueNode, type QueueNode, type QueueNodeOptions } from '@streampy/mq';
+import { createQueueNode, type QueueNode, type QueueNodeOptions } from '../../src/index.js';
 import { createLogger } from '@streampy/runtime';
-import { QueueFullError, RemoteError, TimeoutError, createClient, type ClientOptions, type QueueClient } from '../src/index.js';
-import { text, waitFor } from './fake-node.js';
+import { QueueFullError, RemoteError, TimeoutError, createClient, type ClientOptions, type QueueClient } from '@streampy/client';
+import { text, waitFor } from './processes.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
