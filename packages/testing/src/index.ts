@@ -1,0 +1,7 @@
+export { ManualClock } from './clock.js';
+export { recordingLogger, silentLogger } from './logger.js';
+export type { LogRecord, RecordingLogger } from './logger.js';
+export { TestPeer, text } from './peer.js';
+export type { TestPeerOptions } from './peer.js';
+export { waitFor } from './wait.js';
+export type { WaitForOptions } from './wait.js';
