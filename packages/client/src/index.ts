@@ -10,7 +10,7 @@ export type {
   QueueClient,
   QueueOptions,
   ReserveOptions,
-} from './client.js';
+} from './types.js';
 export { BadReplyError, ClientClosedError, ClientError, QueueFullError, RemoteError, TimeoutError } from './errors.js';
 export type { ClientErrorCode } from './errors.js';
 export type { Delivery, Reply, Request } from '@streampy/codec';

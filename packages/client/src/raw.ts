@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { encodeFrame, replyId, scanFrames } from '@streampy/codec';
-import type { HostPort } from '@streampy/runtime';
-import { TimeoutError } from './errors.js';
-import { openConnectedSocket } from './socket.js';
+import { DEFAULT_MAX_FRAME_BYTES, UnknownVerbError, encodeFrame, parseRequest, replyId } from '@streampy/codec';
+import { systemClock, type HostPort } from '@streampy/runtime';
+import { Correlator, NOT_MINE, type ReplyReader } from './correlator.js';
+import { openUdpTransport } from './transport.js';
 
 export interface RawExchangeOptions {
   readonly timeoutMs: number;
@@ -18,42 +18,43 @@ export interface RawExchange {
   readonly attempts: number;
 }
 
+/** The verb a timeout names: what the codec reads in the command, even an unknown one. */
+function labelOf(payload: Uint8Array): string {
+  try {
+    return parseRequest(payload).verb;
+  } catch (error) {
+    if (error instanceof UnknownVerbError) return error.verb.length > 0 ? error.verb : '(empty command)';
+    return 'the command';
+  }
+}
+
+/** The first reply frame, or the first carrying the request's `#id` when it has one. */
+const readRaw: ReplyReader<{ reply: Uint8Array; attempts: number }, string | undefined> = (reply, id, attempts) =>
+  id === undefined || replyId(reply) === id ? { reply, attempts } : NOT_MINE;
+
 /**
- * Sends `payload` as one frame, unchanged, and waits for one reply frame: the first to arrive,
- * or the first carrying the request's `#id` when it has one. For the CLI, which must send
- * exactly what the user typed, seed command or typed command alike.
+ * Sends `payload` as one frame, unchanged, and waits for one reply frame (see `readRaw`),
+ * resending the same frame after each timeout. For the CLI, which must send exactly what the
+ * user typed, seed command or typed command alike.
  */
 export async function exchangeRaw(address: HostPort, payload: Uint8Array, options: RawExchangeOptions): Promise<RawExchange> {
-  const socket = await openConnectedSocket(address);
-  const frame = encodeFrame(payload);
-  const id = replyId(payload);
-  const verb = /^(?:#\S+ )?([^ :]*)/.exec(Buffer.from(payload.subarray(0, 80)).toString('latin1'))?.[1] ?? '';
+  const transport = await openUdpTransport(address);
+  const correlator = new Correlator({
+    transport,
+    peer: address,
+    matching: { kind: 'ordered' },
+    coalesce: false,
+    timeoutMs: options.timeoutMs,
+    retries: options.retries,
+    backoffMs: 0,
+    maxDatagramBytes: DEFAULT_MAX_FRAME_BYTES,
+    clock: systemClock,
+  });
   const started = performance.now();
   try {
-    return await new Promise<RawExchange>((resolve, reject) => {
-      let attempts = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const attempt = (): void => {
-        if (attempts > options.retries) {
-          reject(new TimeoutError(address, verb.length > 0 ? verb : '(empty command)', attempts, options.timeoutMs));
-          return;
-        }
-        attempts++;
-        socket.send(frame);
-        timer = setTimeout(attempt, options.timeoutMs);
-      };
-      socket.on('error', () => undefined);
-      socket.on('message', (datagram: Buffer) => {
-        for (const reply of scanFrames(new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.length)).frames) {
-          if (id !== undefined && replyId(reply) !== id) continue;
-          clearTimeout(timer);
-          resolve({ reply, ms: performance.now() - started, attempts });
-          return;
-        }
-      });
-      attempt();
-    });
+    const { reply, attempts } = await correlator.call(labelOf(payload), -1, encodeFrame(payload), replyId(payload), readRaw);
+    return { reply, ms: performance.now() - started, attempts };
   } finally {
-    socket.close();
+    await correlator.close();
   }
 }

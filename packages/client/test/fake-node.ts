@@ -65,8 +65,6 @@ export function fakeQueue(): Responder {
       }
       case 'SIZE':
         return { ...base, kind: 'size', size: queue.length };
-      case 'STATS':
-        return { ...base, kind: 'stats', stats: { queues: queues.size } };
       default:
         return { ...base, kind: 'error', code: 'UNKNOWN_VERB', message: `fake node does not do ${request.verb}` };
     }
