@@ -21,14 +21,14 @@ const LOWER_HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101,
 const SHORT_STRING = 64;
 
 /** Value of one hex digit byte (either case), or -1. */
-function hexValue(byte: number): number {
+export function hexValue(byte: number): number {
   if (byte >= 48 && byte <= 57) return byte - 48;
   const lower = byte | 0x20;
   if (lower >= 97 && lower <= 102) return lower - 87;
   return -1;
 }
 
-function hexDigitCount(n: number): number {
+export function hexDigitCount(n: number): number {
   if (n < 0x10) return 1;
   if (n < 0x100) return 2;
   if (n < 0x1000) return 3;
@@ -52,7 +52,7 @@ export function encodedFrameLength(payloadLength: number): number {
 }
 
 /** Writes the canonical header of an `n`-byte payload, `digits` length digits, at `offset`. */
-function writeHeader(target: Uint8Array, offset: number, n: number, digits: number): void {
+export function writeHeader(target: Uint8Array, offset: number, n: number, digits: number): void {
   target[offset] = LOWER_HEX[digits] as number;
   let rest = n;
   if (rest <= 0x7fffffff) {

@@ -1,5 +1,5 @@
-export { CodecError, isCodecError } from './errors.js';
-export type { CodecErrorCode } from './errors.js';
+export { CodecError, ERROR_CODES, StreampyError, isCodecError, isStreampyError } from './errors.js';
+export type { CodecErrorCode, StreampyErrorCode } from './errors.js';
 export {
   DEFAULT_MAX_FRAME_BYTES,
   MAX_DECLARABLE_LENGTH,
@@ -16,18 +16,16 @@ export {
 export type { DecodeOptions, FrameHeader, ScanResult } from './frame.js';
 export { FrameDecoder } from './decoder.js';
 export { decodeText, encodeText } from './text.js';
-export {
-  PROTOCOL_LIMITS,
-  SEED_VERBS,
-  UnknownVerbError,
-  WIRE_ERROR_CODES,
-  encodeReply,
-  encodeRequest,
-  errorCodeOf,
-  isSeedForm,
-  isWireErrorCode,
-  parseReply,
-  parseRequest,
-  replyId,
-} from './protocol.js';
-export type { Delivery, Reply, Request, Verb, WireErrorCode } from './protocol.js';
+export { WIRE_ERROR_CODES, errorCodeOf, isWireErrorCode } from './wire-errors.js';
+export type { WireErrorCode } from './wire-errors.js';
+export { checkInteger, checkName, isName, isQueueName } from './validate.js';
+export { LEASE_TOKEN_MAX_LENGTH, formatLeaseToken, parseLeaseToken } from './token.js';
+export type { LeaseToken } from './token.js';
+export { parseNodeStats } from './stats.js';
+export type { NodeStats, QueueStats } from './stats.js';
+export { PROTOCOL_LIMITS, SEED_VERBS, UnknownVerbError, isSeedForm, parseCommonRequest, parseReply, parseRequest, parseRequestGeneral } from './protocol.js';
+export type { Delivery, Reply, Request, Verb } from './protocol.js';
+export { encodeRequest, encodeRequestFrameInto, encodedRequestFrameLength } from './request.js';
+export { formatRequestId, replyId, replyIdCounter, requestId } from './ids.js';
+export { encodeReply } from './reply.js';
+export { ReplyWriter } from './reply-writer.js';

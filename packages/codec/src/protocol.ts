@@ -1,6 +1,9 @@
 import { CodecError } from './errors.js';
-import { decodeFrames, encodeFrameInto, encodedFrameLength } from './frame.js';
-import { decodeText, encodeText } from './text.js';
+import { decodeFrames } from './frame.js';
+import { replyId } from './ids.js';
+import { type NodeStats, parseNodeStats } from './stats.js';
+import { decodeText } from './text.js';
+import { isWireErrorCode, type WireErrorCode } from './wire-errors.js';
 
 /*
  * The queue protocol: one request per frame, one reply frame per request.
@@ -43,31 +46,6 @@ export interface Delivery {
   readonly body: Uint8Array;
 }
 
-/**
- * Error codes carried in `ERR <CODE> <sentence>` replies. Clients expose them as
- * `ERR_<CODE>` (see `errorCodeOf`), the one table shared by both ends.
- */
-export const WIRE_ERROR_CODES = {
-  BAD_FRAME: 'the datagram is not a whole, valid LHHTTT frame (or not UTF-8)',
-  UNKNOWN_VERB: 'the command verb is not one this node knows',
-  BAD_REQUEST: 'a known verb with malformed or out-of-range arguments',
-  TOO_LARGE: 'the message could never fit in a reply datagram',
-  FULL: 'the queue is at its message or byte bound (backpressure): retry later',
-  UNKNOWN_LEASE: 'the lease token is not held: already acked, expired or never issued',
-  INTERNAL: 'the node failed to carry out a valid request (e.g. storage error)',
-} as const;
-
-export type WireErrorCode = keyof typeof WIRE_ERROR_CODES;
-
-export function isWireErrorCode(code: string): code is WireErrorCode {
-  return Object.hasOwn(WIRE_ERROR_CODES, code);
-}
-
-/** The `code` a client error carries for a wire error code: `FULL` -> `ERR_FULL`. */
-export function errorCodeOf(wire: WireErrorCode): `ERR_${WireErrorCode}` {
-  return `ERR_${wire}`;
-}
-
 export type Reply =
   | { readonly kind: 'put'; readonly id?: string; readonly bytes: number; readonly duplicate: boolean }
   | { readonly kind: 'message'; readonly id?: string; readonly body: Uint8Array }
@@ -76,7 +54,7 @@ export type Reply =
   | { readonly kind: 'leased'; readonly id?: string; readonly deliveries: Delivery[] }
   | { readonly kind: 'size'; readonly id?: string; readonly size: number }
   | { readonly kind: 'ok'; readonly id?: string }
-  | { readonly kind: 'stats'; readonly id?: string; readonly stats: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'stats'; readonly id?: string; readonly stats: NodeStats }
   | { readonly kind: 'error'; readonly id?: string; readonly code: WireErrorCode; readonly message: string };
 
 /** Limits on request fields; a request outside them is `BAD_REQUEST`. */
@@ -355,123 +333,8 @@ export function parseRequestGeneral(payload: Uint8Array): Request {
   }
 }
 
-/** UTF-8 bytes of a head; heads are nearly always ASCII, which is copied by hand (cheaper than a TextEncoder call). */
-function headBytes(head: string, extra: number): { bytes: Uint8Array; at: number } {
-  const n = head.length;
-  let ascii = true;
-  for (let i = 0; i < n; i++) {
-    if (head.charCodeAt(i) > 0x7f) {
-      ascii = false;
-      break;
-    }
-  }
-  if (!ascii) {
-    const encoded = encodeText(head);
-    const bytes = new Uint8Array(encoded.length + extra);
-    bytes.set(encoded, 0);
-    return { bytes, at: encoded.length };
-  }
-  const bytes = new Uint8Array(n + extra);
-  for (let i = 0; i < n; i++) bytes[i] = head.charCodeAt(i);
-  return { bytes, at: n };
-}
-
-function joinHeadBody(head: string, body: Uint8Array | undefined): Uint8Array {
-  if (body === undefined) return headBytes(head, 0).bytes;
-  const { bytes, at } = headBytes(head, 1 + body.length);
-  bytes[at] = COLON;
-  bytes.set(body, at + 1);
-  return bytes;
-}
-
-/** The payload of a request (frame it with `encodeFrame`). */
-export function encodeRequest(request: Request): Uint8Array {
-  const parts: string[] = [];
-  if (request.id !== undefined) parts.push(`#${request.id}`);
-  parts.push(request.verb);
-  let body: Uint8Array | undefined;
-  switch (request.verb) {
-    case 'PUT':
-      if (request.key !== undefined) parts.push(`key=${request.key}`);
-      body = request.body;
-      break;
-    case 'GET':
-      if (request.max !== undefined) parts.push(`max=${request.max}`);
-      break;
-    case 'RESERVE':
-      if (request.max !== undefined) parts.push(`max=${request.max}`);
-      if (request.leaseMs !== undefined) parts.push(`lease=${request.leaseMs}`);
-      break;
-    case 'ACK':
-      parts.push(request.token);
-      break;
-    case 'NACK':
-      parts.push(request.token);
-      if (request.delayMs !== undefined) parts.push(`delay=${request.delayMs}`);
-      break;
-    case 'EXTEND':
-      parts.push(request.token, `lease=${request.leaseMs}`);
-      break;
-    case 'SIZE':
-    case 'STATS':
-      break;
-  }
-  if (request.queue !== undefined) parts.push(`q=${request.queue}`);
-  return joinHeadBody(parts.join(' '), body);
-}
-
-/**
- * The payload of a reply. `seedForm` (see `isSeedForm`) selects the seed prototype's bytes
- * for PUT, GET and SIZE replies; errors are `ERR <CODE> <sentence>` in both forms.
- */
-export function encodeReply(reply: Reply, seedForm = false): Uint8Array {
-  const prefix = reply.id === undefined ? '' : `#${reply.id} `;
-  switch (reply.kind) {
-    case 'put':
-      return joinHeadBody(`${prefix}PUT ${reply.bytes} bytes${reply.duplicate && !seedForm ? ' DUP' : ''}`, undefined);
-    case 'message':
-      return seedForm ? reply.body : joinHeadBody(`${prefix}MSG`, reply.body);
-    case 'empty':
-      return seedForm ? new Uint8Array(0) : joinHeadBody(`${prefix}EMPTY`, undefined);
-    case 'size':
-      return joinHeadBody(seedForm ? String(reply.size) : `${prefix}SIZE ${reply.size}`, undefined);
-    case 'messages':
-      return encodeBatch(`${prefix}MSGS ${reply.bodies.length}`, reply.bodies);
-    case 'leased':
-      return encodeBatch(`${prefix}LEASED ${reply.deliveries.length}`, reply.deliveries.map((d) => joinHeadBody(`${d.token} ${d.deliveries}`, d.body)));
-    case 'ok':
-      return joinHeadBody(`${prefix}OK`, undefined);
-    case 'stats':
-      return joinHeadBody(`${prefix}STATS`, encodeText(JSON.stringify(reply.stats)));
-    case 'error':
-      return joinHeadBody(`${prefix}ERR ${reply.code} ${reply.message}`, undefined);
-  }
-}
-
-/** `<head>:` followed by one frame per item, in one allocation. */
-function encodeBatch(head: string, items: readonly Uint8Array[]): Uint8Array {
-  let total = 1;
-  for (const item of items) total += encodedFrameLength(item.length);
-  const { bytes, at } = headBytes(head, total);
-  bytes[at] = COLON;
-  let offset = at + 1;
-  for (const item of items) offset = encodeFrameInto(bytes, offset, item);
-  return bytes;
-}
-
 function badReply(message: string): CodecError {
   return new CodecError('ERR_BAD_REPLY', message);
-}
-
-/**
- * The correlation id of a reply payload, or undefined. Cheap: a client matches replies to
- * requests with it before parsing them.
- */
-export function replyId(payload: Uint8Array): string | undefined {
-  if (payload[0] !== 0x23) return undefined;
-  const space = payload.indexOf(0x20);
-  if (space < 2) return undefined;
-  return latin1(payload, 1, space);
 }
 
 function parseError(text: string, id: string | undefined): Reply | undefined {
@@ -531,8 +394,7 @@ export function parseReply(payload: Uint8Array, request: Request): Reply {
       } catch (cause) {
         throw new CodecError('ERR_BAD_REPLY', 'STATS reply is not JSON', { cause });
       }
-      if (typeof stats !== 'object' || stats === null || Array.isArray(stats)) throw badReply('STATS reply is not a JSON object');
-      return { ...base, kind: 'stats', stats: stats as Record<string, unknown> };
+      return { ...base, kind: 'stats', stats: parseNodeStats(stats) };
     }
     default:
       throw badReply(`unknown reply status "${head.slice(0, 80)}"`);

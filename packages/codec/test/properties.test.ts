@@ -3,8 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   CodecError,
   FrameDecoder,
-  PROTOCOL_LIMITS,
-  WIRE_ERROR_CODES,
   decodeFrame,
   decodeFrameText,
   decodeFrames,
@@ -20,13 +18,10 @@ import {
   scanFrames,
   type Reply,
   type Request,
-  type WireErrorCode,
 } from '../src/index.js';
 import { parseCommonRequest, parseRequestGeneral } from '../src/protocol.js';
+import { bytes, reply, request, text, wireCode } from './arbitraries.js';
 
-/** Full Unicode without lone surrogates (which UTF-8 cannot carry), empty included. */
-const text = fc.string({ unit: 'binary', maxLength: 200 });
-const bytes = fc.uint8Array({ maxLength: 600 });
 
 /** Sorted, distinct cut points inside a buffer of `length` bytes. */
 function cutPoints(length: number): fc.Arbitrary<number[]> {
@@ -148,55 +143,6 @@ describe('frame properties', () => {
     );
   });
 });
-
-const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/);
-const id = fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/);
-const batch = fc.integer({ min: 1, max: PROTOCOL_LIMITS.maxBatch });
-const leaseMs = fc.integer({ min: 1, max: PROTOCOL_LIMITS.maxLeaseMs });
-
-/** `record` drops keys whose arbitrary produced undefined, as exactOptionalPropertyTypes wants. */
-function withBase<T extends object>(arbitrary: fc.Arbitrary<T>): fc.Arbitrary<T> {
-  return fc.tuple(arbitrary, fc.option(id, { nil: undefined }), fc.option(name, { nil: undefined })).map(([request, requestId, queue]) => ({
-    ...request,
-    ...(requestId === undefined ? {} : { id: requestId }),
-    ...(queue === undefined ? {} : { queue }),
-  }));
-}
-
-const request: fc.Arbitrary<Request> = fc.oneof(
-  withBase(fc.record({ verb: fc.constant('PUT' as const), body: bytes, key: name }, { requiredKeys: ['verb', 'body'] })),
-  withBase(fc.record({ verb: fc.constant('GET' as const), max: batch }, { requiredKeys: ['verb'] })),
-  withBase(fc.record({ verb: fc.constant('SIZE' as const) })),
-  withBase(fc.record({ verb: fc.constant('STATS' as const) })),
-  withBase(fc.record({ verb: fc.constant('RESERVE' as const), max: batch, leaseMs }, { requiredKeys: ['verb'] })),
-  withBase(fc.record({ verb: fc.constant('ACK' as const), token: name })),
-  withBase(fc.record({ verb: fc.constant('NACK' as const), token: name, delayMs: fc.integer({ min: 0, max: PROTOCOL_LIMITS.maxLeaseMs }) }, { requiredKeys: ['verb', 'token'] })),
-  withBase(fc.record({ verb: fc.constant('EXTEND' as const), token: name, leaseMs })),
-);
-
-const wireCode = fc.constantFrom(...(Object.keys(WIRE_ERROR_CODES) as WireErrorCode[]));
-const jsonObject = fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 });
-
-const reply: fc.Arbitrary<Reply> = withReplyId(
-  fc.oneof(
-    fc.record({ kind: fc.constant('put' as const), bytes: fc.nat(), duplicate: fc.boolean() }),
-    fc.record({ kind: fc.constant('message' as const), body: bytes }),
-    fc.record({ kind: fc.constant('empty' as const) }),
-    fc.record({ kind: fc.constant('messages' as const), bodies: fc.array(bytes, { maxLength: 5 }) }),
-    fc.record({
-      kind: fc.constant('leased' as const),
-      deliveries: fc.array(fc.record({ token: name, deliveries: fc.integer({ min: 1, max: 1e6 }), body: bytes }), { maxLength: 5 }),
-    }),
-    fc.record({ kind: fc.constant('size' as const), size: fc.nat() }),
-    fc.record({ kind: fc.constant('ok' as const) }),
-    fc.record({ kind: fc.constant('stats' as const), stats: jsonObject }),
-    fc.record({ kind: fc.constant('error' as const), code: wireCode, message: text }),
-  ),
-);
-
-function withReplyId(arbitrary: fc.Arbitrary<Reply>): fc.Arbitrary<Reply> {
-  return fc.tuple(arbitrary, fc.option(id, { nil: undefined })).map(([r, replyId]) => (replyId === undefined ? r : { ...r, id: replyId }));
-}
 
 describe('protocol properties', () => {
   it('encodeRequest / parseRequest round trip over every verb with random arguments', () => {

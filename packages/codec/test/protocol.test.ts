@@ -18,6 +18,7 @@ import {
   type Reply,
   type Request,
 } from '../src/index.js';
+import { SAMPLE_STATS } from './arbitraries.js';
 import { ascii, expectCodecError, readVectors, utf8 } from './support.js';
 
 const text = (payload: Uint8Array): string => decodeText(payload);
@@ -184,7 +185,7 @@ describe('typed replies', () => {
       [{ kind: 'ok', id: 'r9' }, '#r9 OK'],
       [{ kind: 'messages', bodies: [utf8('x'), utf8('')] }, 'MSGS 2:11x10'],
       [{ kind: 'leased', deliveries: [{ token: 't1', deliveries: 2, body: utf8('hi') }] }, 'LEASED 1:17t1 2:hi'],
-      [{ kind: 'stats', stats: { size: 1, queues: { a: 2 } } }, 'STATS:{"size":1,"queues":{"a":2}}'],
+      [{ kind: 'stats', stats: SAMPLE_STATS }, `STATS:${JSON.stringify(SAMPLE_STATS)}`],
       [{ kind: 'error', id: 'r9', code: 'BAD_REQUEST', message: 'max must be between 1 and 1000, got 0' }, '#r9 ERR BAD_REQUEST max must be between 1 and 1000, got 0'],
     ];
     for (const [reply, wire] of cases) {

@@ -1,0 +1,85 @@
+/*
+ * Byte-level helpers shared by the request and reply readers and writers: the grammar's
+ * punctuation, the name rule, ASCII words and decimal counts, read and written without
+ * building strings.
+ */
+
+export const SPACE = 0x20;
+export const HASH = 0x23;
+export const DOT = 0x2e;
+export const COLON = 0x3a;
+export const EQUALS = 0x3d;
+
+/** A byte (or UTF-16 unit) of the name rule `[A-Za-z0-9_.-]`. */
+export function isNameByte(b: number): boolean {
+  return (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x5f || b === 0x2e || b === 0x2d;
+}
+
+/** True when every byte from `start` to `end` is a name byte (an empty range included). */
+export function allNameBytes(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!isNameByte(bytes[i] as number)) return false;
+  return true;
+}
+
+/** One character per byte: the grammar's heads are ASCII, and any byte maps to one character. */
+export function latin1(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start > 64) return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i] as number);
+  return s;
+}
+
+/** True when `bytes` holds the ASCII `word` at `at`. */
+export function hasWord(bytes: Uint8Array, at: number, word: string): boolean {
+  if (at + word.length > bytes.length) return false;
+  for (let k = 0; k < word.length; k++) if (bytes[at + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+/** The value of 1-15 ASCII decimal digits from `start` to `end` (leading zeros allowed), or -1. */
+export function readCount(bytes: Uint8Array, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = (bytes[i] as number) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+/** Digits of a non-negative safe integer in decimal. */
+export function decimalLength(value: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  return digits;
+}
+
+/** Writes a non-negative safe integer in decimal at `at`; returns the offset after it. */
+export function writeDecimal(target: Uint8Array, at: number, value: number): number {
+  if (value < 10) {
+    target[at] = 0x30 + value;
+    return at + 1;
+  }
+  const end = at + decimalLength(value);
+  let rest = value;
+  for (let i = end - 1; i >= at; i--) {
+    const next = Math.floor(rest / 10);
+    target[i] = 0x30 + rest - next * 10;
+    rest = next;
+  }
+  return end;
+}
+
+/** Writes an ASCII string (one byte per UTF-16 unit: ids, tokens, status words) at `at`. */
+export function writeAscii(target: Uint8Array, at: number, text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) target[at + i] = text.charCodeAt(i);
+  return at + n;
+}
+
+/** True when the string is all ASCII, so that it takes one byte per UTF-16 unit. */
+export function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
