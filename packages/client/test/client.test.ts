@@ -11,7 +11,8 @@ import {
   type ClientOptions,
   type QueueClient,
 } from '../src/index.js';
-import { fakeQueue, silent, startFakeNode, text, waitFor, type FakeNode, type Responder } from './fake-node.js';
+import { ManualClock, waitFor } from '@streampy/testing';
+import { fakeQueue, silent, startFakeNode, text, type FakeNode, type Responder } from './fake-node.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -28,6 +29,20 @@ async function setup(respond: Responder, options: Partial<ClientOptions> = {}): 
 
 /** The id of a request payload sent by the client. */
 const idOf = (payload: string): string => parseRequest(new TextEncoder().encode(payload)).id ?? '';
+
+/** Runs the clock's timers, one event-loop turn apart, until `request` settles; resolves with its value or error. */
+async function settle(clock: ManualClock, request: Promise<unknown>): Promise<unknown> {
+  let done = false;
+  const outcome = request.then(
+    (value) => value,
+    (error: unknown) => error,
+  ).finally(() => (done = true));
+  for (let step = 0; step < 1000 && !done; step++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!done && !clock.runNext()) break;
+  }
+  return outcome;
+}
 
 describe('extended protocol against a fake node', () => {
   it('puts, gets, sizes and batches, every request carrying a fresh short id', async () => {
@@ -98,8 +113,9 @@ describe('extended protocol against a fake node', () => {
   });
 
   it('gives up with TimeoutError after 1 + retries identical attempts', async () => {
-    const { node, client } = await setup(silent, { timeoutMs: 40, retries: 2, retryBackoffMs: 1 });
-    const error = await client.size().catch((e: unknown) => e);
+    const clock = new ManualClock();
+    const { node, client } = await setup(silent, { timeoutMs: 40, retries: 2, retryBackoffMs: 1, clock });
+    const error = await settle(clock, client.size());
     expect(error).toBeInstanceOf(TimeoutError);
     const timeout = error as TimeoutError;
     expect(timeout.code).toBe('ERR_TIMEOUT');
@@ -107,25 +123,52 @@ describe('extended protocol against a fake node', () => {
     expect(timeout.verb).toBe('SIZE');
     expect(timeout.address).toEqual(node.address);
     expect(timeout.message).toContain(`127.0.0.1:${node.address.port}`);
-    await waitFor(() => node.received.length === 3, 'three attempts');
+    await waitFor(() => node.received.length === 3, { what: 'three attempts' });
     expect(new Set(node.received.map((d) => d.join('|'))).size).toBe(1);
   });
 
   it('a put with its own retries: 0 is sent once (at-most-once), while other requests keep the client default', async () => {
-    const { node, client } = await setup(silent, { timeoutMs: 30, retries: 2, retryBackoffMs: 1 });
-    const error = await client.put('once', { retries: 0 }).catch((e: unknown) => e);
+    const clock = new ManualClock();
+    const { node, client } = await setup(silent, { timeoutMs: 30, retries: 2, retryBackoffMs: 1, clock });
+    const error = await settle(clock, client.put('once', { retries: 0 }));
     expect(error).toBeInstanceOf(TimeoutError);
     expect((error as TimeoutError).attempts).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(node.received).toHaveLength(1);
-    const second = await client.put('default').catch((e: unknown) => e);
+    // Nothing is left that could send it again, however long the clock runs.
+    expect(clock.pending).toBe(0);
+    await waitFor(() => node.received.length === 1, { what: 'the put' });
+    const second = await settle(clock, client.put('default'));
     expect((second as TimeoutError).attempts).toBe(3);
+    await waitFor(() => node.received.length === 4, { what: 'three attempts of the second put' });
   });
 
   it('with retries 0 sends exactly one datagram', async () => {
-    const { node, client } = await setup(silent, { timeoutMs: 30, retries: 0 });
-    await expect(client.get()).rejects.toMatchObject({ code: 'ERR_TIMEOUT', attempts: 1 });
-    expect(node.received).toHaveLength(1);
+    const clock = new ManualClock();
+    const { node, client } = await setup(silent, { timeoutMs: 30, retries: 0, clock });
+    await expect(settle(clock, client.get())).resolves.toMatchObject({ code: 'ERR_TIMEOUT', attempts: 1 });
+    expect(clock.pending).toBe(0);
+    await waitFor(() => node.received.length === 1, { what: 'the request' });
+  });
+
+  it('backs off exponentially with jitter between attempts, on the injected clock', async () => {
+    const clock = new ManualClock();
+    const { node, client } = await setup(silent, { timeoutMs: 100, retries: 3, retryBackoffMs: 40, clock });
+    const sentAt: number[] = [];
+    const outcome = client.size().catch((e: unknown) => e);
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await waitFor(() => node.received.length === attempt, { what: `attempt ${attempt}` });
+      sentAt.push(clock.now());
+      // The attempt's deadline, then (but after the last) the backoff before the next one.
+      clock.advance(100);
+      if (attempt < 4) clock.runNext();
+    }
+    expect(await outcome).toMatchObject({ code: 'ERR_TIMEOUT', attempts: 4 });
+    const pauses = sentAt.slice(1).map((at, i) => at - (sentAt[i] as number) - 100);
+    // Equal jitter: the n-th pause lies in [base / 2, base] with base = 40 * 2^(n-1).
+    pauses.forEach((pause, i) => {
+      const base = 40 * 2 ** i;
+      expect(pause).toBeGreaterThanOrEqual(base / 2);
+      expect(pause).toBeLessThanOrEqual(base);
+    });
   });
 
   it('coalesces requests of one event-loop turn into one datagram', async () => {
@@ -292,7 +335,7 @@ describe('extended protocol against a fake node', () => {
     cleanups.push(() => node.close());
     const client = await createClient({ address: `127.0.0.1:${node.address.port}`, timeoutMs: 10_000 });
     const pending = client.get();
-    await waitFor(() => node.received.length === 1, 'the request');
+    await waitFor(() => node.received.length === 1, { what: 'the request' });
     await client.close();
     await expect(pending).rejects.toBeInstanceOf(ClientClosedError);
     await expect(client.size()).rejects.toMatchObject({ code: 'ERR_CLOSED' });

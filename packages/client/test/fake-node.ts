@@ -1,6 +1,6 @@
-import { createSocket, type RemoteInfo } from 'node:dgram';
 import { decodeText, encodeFrames, encodeReply, isSeedForm, parseRequest, scanFrames, type Reply, type Request } from '@streampy/codec';
 import type { HostPort } from '@streampy/runtime';
+import { TestPeer } from '@streampy/testing';
 
 /** What a fake node received: one entry per datagram, the payloads of its frames as text. */
 export type Received = string[][];
@@ -9,30 +9,33 @@ export interface FakeNode {
   readonly address: HostPort;
   readonly received: Received;
   /** Sends frames (payloads) back to the client in one datagram. */
-  send(to: RemoteInfo, payloads: (string | Uint8Array)[]): void;
+  send(to: HostPort, payloads: (string | Uint8Array)[]): void;
   close(): Promise<void>;
 }
 
 /** Called per datagram; returns the reply payloads to pack into one datagram, if any. */
-export type Responder = (payloads: Uint8Array[], from: RemoteInfo, node: FakeNode) => (string | Uint8Array)[] | undefined;
+export type Responder = (payloads: Uint8Array[], from: HostPort, node: FakeNode) => (string | Uint8Array)[] | undefined;
 
-/** An in-process UDP responder on 127.0.0.1:0 with scripted behaviour. */
+/** A scripted node on the shared UDP test peer: records every datagram's frames and answers with `respond`. */
 export async function startFakeNode(respond: Responder): Promise<FakeNode> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const received: Received = [];
-  const node: FakeNode = {
-    address: { host: '127.0.0.1', port: socket.address().port },
-    received,
-    send: (to, payloads) => socket.send(encodeFrames(payloads), to.port, to.address),
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
-  };
-  socket.on('message', (datagram, from) => {
-    const { frames } = scanFrames(new Uint8Array(datagram));
-    received.push(frames.map((f) => decodeText(f)));
-    const replies = respond(frames, from, node);
-    if (replies !== undefined && replies.length > 0) node.send(from, replies);
+  // Datagrams arrive only once the peer's address is known, so `node` is set by then.
+  const self: { node?: FakeNode } = {};
+  const peer = await TestPeer.open({
+    reply: (datagram, from) => {
+      const { frames } = scanFrames(new Uint8Array(datagram));
+      received.push(frames.map((f) => decodeText(f)));
+      const replies = self.node === undefined ? undefined : respond(frames, from, self.node);
+      return replies !== undefined && replies.length > 0 ? encodeFrames(replies) : undefined;
+    },
   });
+  const node: FakeNode = {
+    address: peer.address,
+    received,
+    send: (to, payloads) => peer.send(to, encodeFrames(payloads)),
+    close: () => peer.close(),
+  };
+  self.node = node;
   return node;
 }
 
@@ -74,15 +77,6 @@ export function fakeQueue(): Responder {
       const request = parseRequest(payload);
       return encodeReply(answer(request), isSeedForm(request));
     });
-}
-
-/** Polls `check` every 10 ms until it returns true; fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 export const text = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : decodeText(bytes));
