@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { encodeText, replyId } from '@streampy/codec';
+import { encodeText, isSeedForm, parseReply, parseRequest, type Request } from '@streampy/codec';
 import { UsageError, formatHostPort, integerFlag, normalizeArgv, packageVersion, parseHostPort, runCli } from '@streampy/runtime';
 import { ClientError } from './errors.js';
 import { exchangeRaw } from './raw.js';
@@ -26,11 +26,24 @@ Exit status: 0 a reply (an empty GET reply prints an empty line, "(empty)" on st
 
 
 
-/** The wire code of an `ERR` reply (with or without an id), or undefined. */
-function errorReplyCode(reply: Uint8Array): string | undefined {
-  const id = replyId(reply);
-  const text = Buffer.from(reply.subarray(id === undefined ? 0 : id.length + 2, 200)).toString('latin1');
-  return /^ERR ([A-Z_]+)/.exec(text)?.[1];
+/**
+ * The error code of an `ERR` reply to `sent`, or undefined for any other reply; both read by the
+ * codec. A command that does not parse has no seed form, so its reply is read as an extended one
+ * (which verb stands in does not matter there: the status word decides).
+ */
+function errorReplyCode(sent: Uint8Array, reply: Uint8Array): string | undefined {
+  let request: Request | undefined;
+  try {
+    request = parseRequest(sent);
+  } catch {
+    request = undefined;
+  }
+  try {
+    const parsed = parseReply(reply, request ?? { verb: 'STATS' }, request !== undefined && isSeedForm(request));
+    return parsed.kind === 'error' ? `ERR_${parsed.code}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function main(): Promise<number> {
@@ -69,9 +82,10 @@ async function main(): Promise<number> {
   const sent = words.join(' ');
   if (values.verbose) process.stderr.write(`sent to ${formatHostPort(address)}: ${sent}\n`);
 
+  const payload = encodeText(sent);
   let result;
   try {
-    result = await exchangeRaw(address, encodeText(sent), { timeoutMs, retries });
+    result = await exchangeRaw(address, payload, { timeoutMs, retries });
   } catch (error) {
     if (!(error instanceof ClientError)) throw error;
     if (values.json) process.stdout.write(`${JSON.stringify({ sent, reply: null, ms: null, error: { code: error.code, message: error.message } })}\n`);
@@ -80,8 +94,8 @@ async function main(): Promise<number> {
   }
   const reply = Buffer.from(result.reply).toString('utf8');
   const ms = Math.round(result.ms * 1000) / 1000;
-  const wireCode = errorReplyCode(result.reply);
-  const error = wireCode === undefined ? undefined : { code: `ERR_${wireCode}`, message: reply };
+  const code = errorReplyCode(payload, result.reply);
+  const error = code === undefined ? undefined : { code, message: reply };
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ sent, reply, ms, ...(error === undefined ? {} : { error }) })}\n`);
   } else {

@@ -1,13 +1,14 @@
 import { randomInt } from 'node:crypto';
-import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, isSeedForm, type Delivery, type Reply, type Request } from '@streampy/codec';
+import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, encodeText, formatRequestId, isSeedForm, replyIdCounter, type Delivery, type NodeStats, type Reply, type Request } from '@streampy/codec';
 import { parseHostPort, systemClock, type HostPort } from '@streampy/runtime';
-import { Correlator, type ReplyReader } from './correlator.js';
+import { Correlator } from './correlator.js';
 import { ClientClosedError, ClientError } from './errors.js';
-import { replyReaders, type PutResult, type Readers, type StatsReply } from './replies.js';
-import { bodyOf, checkInteger, checkName, checkRequest, withQueue } from './requests.js';
+import { FrameWriter } from './frames.js';
+import type { ReplyReader } from './outstanding.js';
+import { replyReaders, type PutResult, type Readers } from './replies.js';
+import { bodyOf, checkRequest, integer, name, withQueue } from './requests.js';
 import { openUdpTransport, type Transport } from './transport.js';
 import type { ClientOptions, NackOptions, PutManyItem, PutManyResult, PutOptions, QueueClient, QueueOptions, ReserveOptions } from './types.js';
-import { asciiBytes, encodeRequestFrame, replyCounter } from './wire.js';
 
 /** Random id prefix: a restarted client on a reused port never matches a reply meant for its predecessor. */
 function idPrefix(): string {
@@ -29,25 +30,26 @@ class NodeClient implements QueueClient {
   readonly #correlator: Correlator;
   readonly #seed: boolean;
   readonly #read: Readers;
-  readonly #maxDatagramBytes: number;
+  readonly #frames: FrameWriter;
   readonly #idPrefix: string;
 
-  constructor(transport: Transport, address: HostPort, options: ClientOptions, prefix: string) {
+  constructor(transport: Transport, address: HostPort, options: Omit<ClientOptions, 'address'>, prefix: string) {
     this.address = address;
     this.#seed = options.protocol === 'seed';
     this.#read = replyReaders(this.#seed);
     this.#idPrefix = prefix;
-    this.#maxDatagramBytes = checkInteger('maxDatagramBytes', options.maxDatagramBytes ?? DEFAULT_MAX_FRAME_BYTES, 16, DEFAULT_MAX_FRAME_BYTES);
-    const prefixBytes = asciiBytes(prefix);
+    const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes ?? DEFAULT_MAX_FRAME_BYTES, 16, DEFAULT_MAX_FRAME_BYTES);
+    this.#frames = new FrameWriter(maxDatagramBytes);
+    const prefixBytes = encodeText(prefix);
     this.#correlator = new Correlator({
       transport,
       peer: address,
-      matching: this.#seed ? { kind: 'ordered' } : { kind: 'ids', counterOf: (payload) => replyCounter(payload, prefixBytes) },
+      matching: this.#seed ? { kind: 'ordered' } : { kind: 'ids', counterOf: (payload) => replyIdCounter(payload, prefixBytes) },
       coalesce: !this.#seed && options.coalesce !== false,
-      timeoutMs: checkInteger('timeoutMs', options.timeoutMs ?? 500, 1, 2 ** 31 - 1),
-      retries: checkInteger('retries', options.retries ?? 3, 0, 1000),
-      backoffMs: checkInteger('retryBackoffMs', options.retryBackoffMs ?? 20, 0, 2 ** 31 - 1),
-      maxDatagramBytes: this.#maxDatagramBytes,
+      timeoutMs: integer('timeoutMs', options.timeoutMs ?? 500, 1, 2 ** 31 - 1),
+      retries: integer('retries', options.retries ?? 3, 0, 1000),
+      backoffMs: integer('retryBackoffMs', options.retryBackoffMs ?? 20, 0, 2 ** 31 - 1),
+      maxDatagramBytes,
       clock: options.clock ?? systemClock,
     });
   }
@@ -74,16 +76,16 @@ class NodeClient implements QueueClient {
     try {
       if (this.#correlator.closed) throw new ClientClosedError();
       const queue = options?.queue;
-      if (queue !== undefined) checkName('queue name', queue);
+      if (queue !== undefined) name('queue name', queue);
       if (messages.length === 0) return Promise.resolve([]);
       const frames: Uint8Array[] = [];
       const first = this.#correlator.reserveCounters(messages.length);
       for (const item of messages) {
         const { body, key } = putItem(item);
         const request: { verb: 'PUT'; body: Uint8Array; key?: string; queue?: string } = { verb: 'PUT', body };
-        if (key !== undefined) request.key = checkName('key', key);
+        if (key !== undefined) request.key = name('key', key);
         if (queue !== undefined) request.queue = queue;
-        frames.push(this.#frame(request, this.#idPrefix + (first + frames.length).toString(36)));
+        frames.push(this.#frames.frame(request, formatRequestId(this.#idPrefix, first + frames.length)));
       }
       const context: Request = { verb: 'PUT', body: new Uint8Array(0) };
       return this.#correlator.callGroup('PUT', first, frames, context, this.#read.put);
@@ -97,7 +99,7 @@ class NodeClient implements QueueClient {
   }
 
   async getBatch(max: number, options?: QueueOptions): Promise<Uint8Array[]> {
-    checkInteger('max', max, 1, PROTOCOL_LIMITS.maxBatch);
+    integer('max', max, 1, PROTOCOL_LIMITS.maxBatch);
     if (this.#seed) {
       // The seed has no batch GET: take messages one at a time until empty.
       if (options?.queue !== undefined) throw new ClientError('ERR_UNSUPPORTED', 'the seed protocol has one queue per node: no queue option');
@@ -137,7 +139,7 @@ class NodeClient implements QueueClient {
     return this.#call(withQueue({ verb: 'EXTEND', token, leaseMs }, options?.queue), this.#read.ok);
   }
 
-  stats(): Promise<StatsReply> {
+  stats(): Promise<NodeStats> {
     return this.#call({ verb: 'STATS' }, this.#read.stats);
   }
 
@@ -154,28 +156,19 @@ class NodeClient implements QueueClient {
     return this.#correlator.close();
   }
 
-  /** The frame of one checked request, refused when it cannot fit in a datagram. */
-  #frame(request: Request, id: string | undefined): Uint8Array {
-    const frame = encodeRequestFrame(request, id);
-    if (frame.length > this.#maxDatagramBytes) {
-      throw new ClientError('ERR_REQUEST_TOO_LARGE', `${request.verb} request takes ${frame.length} bytes, over the datagram limit of ${this.#maxDatagramBytes}`);
-    }
-    return frame;
-  }
-
   #call<T>(request: Request, read: ReplyReader<T, Request>, retries?: number): Promise<T> {
     try {
       if (this.#correlator.closed) throw new ClientClosedError();
       checkRequest(request);
-      if (retries !== undefined) checkInteger('retries', retries, 0, 1000);
+      if (retries !== undefined) integer('retries', retries, 0, 1000);
       if (this.#seed) {
         if (!isSeedForm(request)) {
           throw new ClientError('ERR_UNSUPPORTED', `the seed protocol knows only PUT, GET and SIZE without options; got ${request.verb}${request.queue === undefined ? '' : ' with a queue'}`);
         }
-        return this.#correlator.call(request.verb, -1, this.#frame(request, undefined), request, read, retries);
+        return this.#correlator.call(request.verb, -1, this.#frames.frame(request, undefined), request, read, retries);
       }
       const counter = this.#correlator.reserveCounters(1);
-      return this.#correlator.call(request.verb, counter, this.#frame(request, this.#idPrefix + counter.toString(36)), request, read, retries);
+      return this.#correlator.call(request.verb, counter, this.#frames.frame(request, formatRequestId(this.#idPrefix, counter)), request, read, retries);
     } catch (error) {
       return rejected(error);
     }
@@ -183,7 +176,7 @@ class NodeClient implements QueueClient {
 }
 
 /** A client over any transport (an in-memory one in tests); `createClient` opens a UDP one. */
-export function createClientOver(transport: Transport, address: HostPort, options: ClientOptions): QueueClient {
+export function createClientOver(transport: Transport, address: HostPort, options: Omit<ClientOptions, 'address'>): QueueClient {
   return new NodeClient(transport, address, options, idPrefix());
 }
 

@@ -4,8 +4,8 @@ import { ClientClosedError, TimeoutError, type ClientError } from './errors.js';
 import { Group, Single, type Outstanding, type ReplyReader, type Settled } from './outstanding.js';
 import type { Transport } from './transport.js';
 
-export { NOT_MINE } from './outstanding.js';
-export type { ReplyReader, Settled } from './outstanding.js';
+/** The correlator's timers never hold the process open: the transport does, while requests are outstanding. */
+const UNREF = { unref: true } as const;
 
 /**
  * How replies find their requests. `ids`: every frame carries a correlation id, any number are
@@ -33,12 +33,6 @@ export interface CorrelatorOptions {
   /** Largest datagram sent. */
   readonly maxDatagramBytes: number;
   readonly clock: Clock;
-}
-
-/** Timers of the correlator must not hold the process open: the transport does, while requests are outstanding. */
-function unrefTimer(handle: TimerHandle): TimerHandle {
-  (handle as { unref?: () => void }).unref?.();
-  return handle;
 }
 
 /**
@@ -221,7 +215,7 @@ export class Correlator {
     request.deadline = now + this.#timeoutMs;
     this.#deadlines.push(request);
     this.#deadlineAttempts.push(request.attempts);
-    if (this.#timer === undefined) this.#timer = unrefTimer(this.#clock.setTimeout(this.#onTimer, this.#timeoutMs));
+    if (this.#timer === undefined) this.#timer = this.#clock.setTimeout(this.#onTimer, this.#timeoutMs, UNREF);
   }
 
   #expire(): void {
@@ -236,7 +230,7 @@ export class Correlator {
         continue;
       }
       if (request.deadline > now) {
-        this.#timer = unrefTimer(this.#clock.setTimeout(this.#onTimer, request.deadline - now));
+        this.#timer = this.#clock.setTimeout(this.#onTimer, request.deadline - now, UNREF);
         break;
       }
       head++;
@@ -267,7 +261,7 @@ export class Correlator {
       if (!request.settled && !this.#closed) this.#send(request);
     };
     if (base === 0) resend();
-    else request.backoff = unrefTimer(this.#clock.setTimeout(resend, base / 2 + Math.random() * (base / 2)));
+    else request.backoff = this.#clock.setTimeout(resend, base / 2 + Math.random() * (base / 2), UNREF);
   }
 
   #onDatagram(datagram: Uint8Array): void {

@@ -1,9 +1,9 @@
-import { errorCodeOf, type WireErrorCode } from '@streampy/codec';
+import { StreampyError, errorCodeOf, type WireErrorCode } from '@streampy/codec';
 import { formatHostPort, type HostPort } from '@streampy/runtime';
 
 /**
- * Stable codes of `@streampy/client` errors. Wire errors keep the node's code with an `ERR_`
- * prefix (`FULL` -> `ERR_FULL`), from the one table in `@streampy/codec`.
+ * Stable codes of `@streampy/client` errors, from the one table of `@streampy/codec`
+ * (`ERROR_CODES`). Wire errors keep the node's code with an `ERR_` prefix (`FULL` -> `ERR_FULL`).
  */
 export type ClientErrorCode =
   | 'ERR_TIMEOUT'
@@ -15,14 +15,8 @@ export type ClientErrorCode =
   | `ERR_${WireErrorCode}`;
 
 /** Base class of every error `@streampy/client` raises. Branch on `code`, not on the message. */
-export class ClientError extends Error {
+export class ClientError extends StreampyError<ClientErrorCode> {
   override readonly name: string = 'ClientError';
-  readonly code: ClientErrorCode;
-
-  constructor(code: ClientErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-  }
 }
 
 /** No reply arrived for any attempt of a request. */

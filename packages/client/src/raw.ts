@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_MAX_FRAME_BYTES, UnknownVerbError, encodeFrame, parseRequest, replyId } from '@streampy/codec';
 import { systemClock, type HostPort } from '@streampy/runtime';
-import { Correlator, NOT_MINE, type ReplyReader } from './correlator.js';
+import { Correlator } from './correlator.js';
+import { NOT_MINE, type ReplyReader } from './outstanding.js';
 import { openUdpTransport } from './transport.js';
 
 export interface RawExchangeOptions {

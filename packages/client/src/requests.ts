@@ -1,46 +1,53 @@
-import { PROTOCOL_LIMITS, encodeText, type Request } from '@streampy/codec';
+import { PROTOCOL_LIMITS, checkInteger, checkName, encodeText, isStreampyError, type Request } from '@streampy/codec';
 import { ClientError } from './errors.js';
 
-const NAME_RE = /^[A-Za-z0-9_.-]+$/;
-
-export function checkName(what: string, value: string): string {
-  if (value.length === 0 || value.length > PROTOCOL_LIMITS.maxNameLength || !NAME_RE.test(value)) {
-    throw new ClientError('ERR_INVALID_ARGUMENT', `${what} must be 1-${PROTOCOL_LIMITS.maxNameLength} characters of A-Z a-z 0-9 _ . -, got "${value.slice(0, 80)}"`);
-  }
-  return value;
+/** The codec's verdict on an argument, as the client's own error (the base every client error shares). */
+function asClientError(error: unknown): unknown {
+  return isStreampyError(error, 'ERR_INVALID_ARGUMENT') ? new ClientError('ERR_INVALID_ARGUMENT', error.message, { cause: error }) : error;
 }
 
-export function checkInteger(what: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ClientError('ERR_INVALID_ARGUMENT', `${what} must be an integer from ${min} to ${max}, got ${String(value)}`);
+/** A protocol name (queue, key, token), checked by the codec. */
+export function name(what: string, value: string): string {
+  try {
+    return checkName(what, value);
+  } catch (error) {
+    throw asClientError(error);
   }
-  return value;
+}
+
+/** An integer in [min, max], checked by the codec. */
+export function integer(what: string, value: number, min: number, max: number): number {
+  try {
+    return checkInteger(what, value, min, max);
+  } catch (error) {
+    throw asClientError(error);
+  }
 }
 
 /** Checks the fields a caller chose, so a bad one is a clear local error, not a garbled frame. */
 export function checkRequest(request: Request): void {
-  if (request.queue !== undefined) checkName('queue name', request.queue);
+  if (request.queue !== undefined) name('queue name', request.queue);
   switch (request.verb) {
     case 'PUT':
-      if (request.key !== undefined) checkName('key', request.key);
+      if (request.key !== undefined) name('key', request.key);
       break;
     case 'GET':
-      if (request.max !== undefined) checkInteger('max', request.max, 1, PROTOCOL_LIMITS.maxBatch);
+      if (request.max !== undefined) integer('max', request.max, 1, PROTOCOL_LIMITS.maxBatch);
       break;
     case 'RESERVE':
-      if (request.max !== undefined) checkInteger('max', request.max, 1, PROTOCOL_LIMITS.maxBatch);
-      if (request.leaseMs !== undefined) checkInteger('leaseMs', request.leaseMs, 1, PROTOCOL_LIMITS.maxLeaseMs);
+      if (request.max !== undefined) integer('max', request.max, 1, PROTOCOL_LIMITS.maxBatch);
+      if (request.leaseMs !== undefined) integer('leaseMs', request.leaseMs, 1, PROTOCOL_LIMITS.maxLeaseMs);
       break;
     case 'ACK':
-      checkName('lease token', request.token);
+      name('lease token', request.token);
       break;
     case 'NACK':
-      checkName('lease token', request.token);
-      if (request.delayMs !== undefined) checkInteger('delayMs', request.delayMs, 0, PROTOCOL_LIMITS.maxLeaseMs);
+      name('lease token', request.token);
+      if (request.delayMs !== undefined) integer('delayMs', request.delayMs, 0, PROTOCOL_LIMITS.maxLeaseMs);
       break;
     case 'EXTEND':
-      checkName('lease token', request.token);
-      checkInteger('leaseMs', request.leaseMs, 1, PROTOCOL_LIMITS.maxLeaseMs);
+      name('lease token', request.token);
+      integer('leaseMs', request.leaseMs, 1, PROTOCOL_LIMITS.maxLeaseMs);
       break;
     case 'SIZE':
     case 'STATS':

@@ -1,7 +1,7 @@
-import type { Delivery, Reply, Request } from '@streampy/codec';
+import type { Delivery, NodeStats, Reply, Request } from '@streampy/codec';
 import type { Clock, HostPort } from '@streampy/runtime';
 import type { ClientError } from './errors.js';
-import type { PutResult, StatsReply } from './replies.js';
+import type { PutResult } from './replies.js';
 
 export type { PutResult } from './replies.js';
 
@@ -77,7 +77,8 @@ export interface QueueClient {
   ack(token: string, options?: QueueOptions): Promise<void>;
   nack(token: string, options?: NackOptions): Promise<void>;
   extend(token: string, leaseMs: number, options?: QueueOptions): Promise<void>;
-  stats(): Promise<StatsReply>;
+  /** The node's counters, typed and checked by the codec. */
+  stats(): Promise<NodeStats>;
   /** Sends any request (its `id` is replaced by a fresh one) and returns the reply; `ERR` replies throw. */
   request(request: Request): Promise<Reply>;
   /** Rejects outstanding requests with `ClientClosedError` and closes the socket. */

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeFrameText, encodeFrame } from '@streampy/codec';
 import { TimeoutError, createClient, type QueueClient } from '@streampy/client';
-import { MQ_CLI, PYTHON, SEED_DIR, run, sleep, spawnReady, text, waitFor, type Spawned } from './processes.js';
+import { waitFor } from '@streampy/testing';
+import { MQ_CLI, PYTHON, SEED_DIR, run, sleep, spawnReady, text, type Spawned } from './processes.js';
 
 interface Step {
   readonly send?: string;
@@ -49,7 +50,7 @@ async function rawPeer(address: string): Promise<{ send(datagram: Uint8Array): v
   return {
     send: (datagram) => socket.send(datagram, port, host),
     next: async () => {
-      await waitFor(() => replies.length > 0, `a reply from ${address}`);
+      await waitFor(() => replies.length > 0, { what: `a reply from ${address}` });
       return replies.shift() as string;
     },
   };
@@ -111,16 +112,15 @@ describe("the seed's tools against our queue node (node packages/mq/dist/cli.js)
     // Watch without touching the ball: STATS shows the counters and the last bodies put. The ball
     // is in the queue only between a PUT and the next GET, so SIZE reads 0 or 1; puts - gets is
     // the number of balls the queue has handed out or holds, and must stay exactly 0 or 1.
-    type Stats = { recent: string[]; queues: Record<string, { puts: number; gets: number }> };
     const seen = new Set<string>();
     const sizes = new Set<number>();
     const balance = new Set<number>();
     const rounds: number[] = [];
     const deadline = Date.now() + 20_000;
     while ((rounds.length < 5 || (rounds.at(-1) ?? 0) < 100 || seen.size < 2) && Date.now() < deadline) {
-      const stats = (await watcher.stats()) as Stats;
+      const stats = await watcher.stats();
       const queue = stats.queues.default ?? { puts: 0, gets: 0 };
-      for (const body of stats.recent) seen.add(body);
+      for (const body of stats.recent ?? []) seen.add(body);
       rounds.push(queue.puts);
       balance.add(queue.puts - queue.gets);
       sizes.add(await watcher.size());

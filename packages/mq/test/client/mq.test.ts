@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createQueueNode, type QueueNode, type QueueNodeOptions } from '../../src/index.js';
 import { createLogger } from '@streampy/runtime';
 import { QueueFullError, RemoteError, TimeoutError, createClient, type ClientOptions, type QueueClient } from '@streampy/client';
-import { text, waitFor } from './processes.js';
+import { waitFor } from '@streampy/testing';
+import { text } from './processes.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -127,6 +128,6 @@ describe('client against a port nobody answers', () => {
     const error = await client.put('lost').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ code: 'ERR_TIMEOUT', verb: 'PUT', attempts: 3 });
-    await waitFor(() => datagrams === 3, 'three attempts at the deaf port');
+    await waitFor(() => datagrams === 3, { what: 'three attempts at the deaf port' });
   });
 });
