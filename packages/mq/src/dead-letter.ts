@@ -1,128 +1,181 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { decodeFrame, encodeFrame, encodeRequest, isCodecError, parseReply, replyId, type Request } from '@streampy/codec';
-import type { HostPort, Logger } from '@streampy/runtime';
+import { createClient, type QueueClient } from '@streampy/client';
+import { PROTOCOL_LIMITS } from '@streampy/codec';
+import { formatHostPort, type Clock, type HostPort, type Logger, type TimerHandle } from '@streampy/runtime';
+import { isPending, type QueueBackend } from './backend.js';
+import type { Registry } from './registry.js';
+
+/** A message that used up its deliveries. */
+export interface DeadLetter {
+  /** The queue it leaves. */
+  readonly queue: string;
+  readonly messageId: string;
+  readonly body: string;
+  readonly deliveries: number;
+}
+
+/** Where a backend hands its dead letters; `settled` is called once the destination holds the letter (or took it for good). */
+export interface DeadLetterRoute {
+  route(letter: DeadLetter, settled: () => void): void;
+}
+
+/** The local queue that takes dead letters a remote destination refuses for good. */
+const FALLBACK_QUEUE = 'dead';
+/** A remote destination's answers worth retrying: its queue is full or its storage failed. */
+const RETRYABLE = new Set(['ERR_FULL', 'ERR_INTERNAL', 'ERR_TIMEOUT', 'ERR_BAD_REPLY']);
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 5_000;
+
+/** The `code` of a client error (any copy of the client package). */
+function codeOf(error: unknown): string {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : '';
+}
+
+/**
+ * Routes dead letters to a local queue by name, or PUTs them to another queue node. The
+ * message leaves its queue's storage only once its destination holds it.
+ */
+export class DeadLetterRouter implements DeadLetterRoute {
+  readonly #destination: string | HostPort;
+  readonly #registry: Registry;
+  readonly #logger: Logger;
+  readonly #forwarder: RemoteForwarder | undefined;
+
+  constructor(destination: string | HostPort, registry: Registry, logger: Logger, forwarder: RemoteForwarder | undefined) {
+    this.#destination = destination;
+    this.#registry = registry;
+    this.#logger = logger;
+    this.#forwarder = forwarder;
+  }
+
+  route(letter: DeadLetter, settled: () => void): void {
+    const destination = this.#destination;
+    this.#logger.info('dead letter', {
+      queue: letter.queue,
+      messageId: letter.messageId,
+      deliveries: letter.deliveries,
+      to: typeof destination === 'string' ? destination : formatHostPort(destination),
+    });
+    const body = Buffer.from(letter.body, 'utf8');
+    if (this.#forwarder === undefined) {
+      this.#storeLocally(typeof destination === 'string' ? destination : FALLBACK_QUEUE, body, settled);
+      return;
+    }
+    // `<messageId>.<queue>` names the message across retries: the remote node stores it once.
+    const key = `${letter.messageId}.${letter.queue}`.slice(0, PROTOCOL_LIMITS.maxNameLength);
+    this.#forwarder.forward(body, key, (outcome) => {
+      if (outcome === 'refused') this.#storeLocally(FALLBACK_QUEUE, body, settled);
+      else settled();
+    });
+  }
+
+  #storeLocally(name: string, body: Uint8Array, settled: () => void): void {
+    const lost = (error: unknown): void => this.#logger.error('dead letter not stored in the local dead-letter queue; it stays in its queue', { queue: name, error: String(error) });
+    const store = (backend: QueueBackend): void => {
+      const result = backend.put(body, undefined, { bounded: false });
+      if (!isPending(result)) return settled();
+      result.then(settled, lost);
+    };
+    const open = this.#registry.get(name);
+    if (open !== undefined) {
+      store(open);
+      return;
+    }
+    // Only reached when a remote destination refused a message: open the local queue first.
+    this.#registry.open(name).then(store, lost);
+  }
+}
 
 /** Outcome of forwarding one dead letter: stored by the remote node, or refused for good. */
 export type ForwardOutcome = 'forwarded' | 'refused';
 
-interface Pending {
-  readonly request: Request & { readonly verb: 'PUT' };
-  readonly frame: Uint8Array;
-  readonly settle: (outcome: ForwardOutcome) => void;
-  attempts: number;
-  nextAt: number;
-}
-
-const SWEEP_MS = 200;
-const FIRST_RETRY_MS = 500;
-const MAX_RETRY_MS = 5_000;
-/** Remote errors worth retrying: the remote queue is full or its storage failed. */
-const RETRYABLE = new Set(['FULL', 'INTERNAL']);
-
 /**
- * PUTs dead letters to another queue node over its own UDP socket (never the node's server
- * socket, whose peers' replies would read as requests). Each dead letter carries an
- * idempotency key, so retrying a PUT whose reply was lost never stores it twice; it is
- * retried with backoff until the remote node answers.
+ * PUTs dead letters to another queue node through `@streampy/client` (its own socket, never
+ * the server's, whose peers' replies would read as requests). Each carries an idempotency
+ * key, so a retry after a lost reply never stores it twice; the client retries within a
+ * call, and a call that fails is tried again with backoff until the node answers.
  */
-export class DeadLetterForwarder {
+export class RemoteForwarder {
   readonly #target: HostPort;
+  readonly #client: QueueClient;
   readonly #logger: Logger;
-  readonly #socket: Socket;
-  readonly #pending = new Map<string, Pending>();
-  #nextId = 1;
-  #sweep: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  readonly #timers = new Set<TimerHandle>();
+  #pending = 0;
+  #closed = false;
+  #idle: (() => void) | undefined;
   forwarded = 0;
 
-  private constructor(target: HostPort, logger: Logger) {
+  private constructor(target: HostPort, client: QueueClient, logger: Logger, clock: Clock) {
     this.#target = target;
+    this.#client = client;
     this.#logger = logger;
-    this.#socket = createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
-    this.#socket.on('message', (datagram) => this.#onReply(datagram));
-    this.#socket.on('error', (error) => this.#logger.warn('dead-letter socket error', { error: error.message }));
+    this.#clock = clock;
   }
 
-  static async start(target: HostPort, logger: Logger): Promise<DeadLetterForwarder> {
-    const forwarder = new DeadLetterForwarder(target, logger);
-    await new Promise<void>((resolve, reject) => {
-      forwarder.#socket.once('error', reject);
-      forwarder.#socket.bind(0, () => {
-        forwarder.#socket.off('error', reject);
-        resolve();
-      });
-    });
-    return forwarder;
+  static async start(target: HostPort, logger: Logger, clock: Clock): Promise<RemoteForwarder> {
+    const client = await createClient({ address: target, timeoutMs: FIRST_RETRY_MS, retries: 3, retryBackoffMs: FIRST_RETRY_MS, clock });
+    return new RemoteForwarder(target, client, logger, clock);
   }
 
+  /** Dead letters sent and not yet stored or refused. */
   get pending(): number {
-    return this.#pending.size;
+    return this.#pending;
   }
 
   /** Sends `body` with `key`; `settle` is called once, when the remote node stored it or refused it. */
-  forward(body: string, key: string, settle: (outcome: ForwardOutcome) => void): void {
-    const id = `dl${this.#nextId++}`;
-    const request = { id, verb: 'PUT', key, body: Buffer.from(body, 'utf8') } as const;
-    const entry: Pending = { request, frame: encodeFrame(encodeRequest(request)), settle, attempts: 0, nextAt: 0 };
-    this.#pending.set(id, entry);
-    this.#send(entry, Date.now());
-    this.#sweep ??= setInterval(() => this.#retryDue(), SWEEP_MS);
+  forward(body: Uint8Array, key: string, settle: (outcome: ForwardOutcome) => void): void {
+    this.#pending++;
+    this.#attempt(body, key, settle, 0);
   }
 
   /** Waits up to `graceMs` for pending forwards, then closes; returns how many never settled. */
   async close(graceMs: number): Promise<number> {
-    const deadline = Date.now() + graceMs;
-    while (this.#pending.size > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.#pending > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.#clock.setTimeout(resolve, graceMs);
+        this.#idle = () => {
+          this.#clock.clearTimeout(timer);
+          resolve();
+        };
+      });
     }
-    if (this.#sweep) clearInterval(this.#sweep);
-    this.#sweep = undefined;
-    const left = this.#pending.size;
-    this.#pending.clear();
-    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
-    return left;
+    this.#closed = true;
+    for (const timer of this.#timers) this.#clock.clearTimeout(timer);
+    this.#timers.clear();
+    await this.#client.close();
+    return this.#pending;
   }
 
-  #send(entry: Pending, now: number): void {
-    entry.attempts++;
-    entry.nextAt = now + Math.min(FIRST_RETRY_MS * 2 ** (entry.attempts - 1), MAX_RETRY_MS);
-    this.#socket.send(entry.frame, this.#target.port, this.#target.host, (error) => {
-      if (error) this.#logger.warn('dead-letter send failed', { error: error.message, attempts: entry.attempts });
-    });
-  }
-
-  #retryDue(): void {
-    const now = Date.now();
-    for (const entry of this.#pending.values()) {
-      if (entry.nextAt <= now) this.#send(entry, now);
-    }
-    if (this.#pending.size === 0 && this.#sweep) {
-      clearInterval(this.#sweep);
-      this.#sweep = undefined;
-    }
-  }
-
-  #onReply(datagram: Buffer): void {
-    try {
-      const payload = decodeFrame(datagram);
-      const id = replyId(payload);
-      const entry = id === undefined ? undefined : this.#pending.get(id);
-      if (!entry || id === undefined) return;
-      const reply = parseReply(payload, entry.request);
-      if (reply.kind === 'error' && RETRYABLE.has(reply.code)) return;
-      this.#pending.delete(id);
-      if (reply.kind === 'put') {
+  #attempt(body: Uint8Array, key: string, settle: (outcome: ForwardOutcome) => void, failures: number): void {
+    this.#client.put(body, { key }).then(
+      () => {
         this.forwarded++;
-        entry.settle('forwarded');
-      } else {
+        this.#settled(settle, 'forwarded');
+      },
+      (error: unknown) => {
+        if (this.#closed) return;
+        if (RETRYABLE.has(codeOf(error))) {
+          const delay = Math.min(FIRST_RETRY_MS * 2 ** failures, MAX_RETRY_MS);
+          const timer = this.#clock.setTimeout(() => {
+            this.#timers.delete(timer);
+            this.#attempt(body, key, settle, failures + 1);
+          }, delay);
+          this.#timers.add(timer);
+          return;
+        }
         this.#logger.error('dead-letter destination refused a message', {
-          destination: `${this.#target.host}:${this.#target.port}`,
-          reply: reply.kind === 'error' ? `${reply.code} ${reply.message}` : reply.kind,
+          destination: formatHostPort(this.#target),
+          error: error instanceof Error ? error.message : String(error),
         });
-        entry.settle('refused');
-      }
-    } catch (error) {
-      if (!isCodecError(error)) throw error;
-      this.#logger.warn('dead-letter destination sent an unreadable reply', { error: error.message });
-    }
+        this.#settled(settle, 'refused');
+      },
+    );
+  }
+
+  #settled(settle: (outcome: ForwardOutcome) => void, outcome: ForwardOutcome): void {
+    this.#pending--;
+    settle(outcome);
+    if (this.#pending === 0) this.#idle?.();
   }
 }

@@ -1,12 +1,8 @@
-export type MqErrorCode = 'ERR_BAD_OPTION' | 'ERR_CLOSED' | 'ERR_LOG_CORRUPT';
+import { StreampyError } from '@streampy/codec';
 
-/** The one error class thrown by `@streampy/mq`. Callers branch on `code`. */
-export class MqError extends Error {
+export type MqErrorCode = 'ERR_BAD_OPTION' | 'ERR_CLOSED' | 'ERR_LOG_CORRUPT' | 'ERR_STORAGE';
+
+/** The error class thrown by `@streampy/mq`. Callers branch on `code` (see the codec's `ERROR_CODES`). */
+export class MqError extends StreampyError<MqErrorCode> {
   override readonly name: string = 'MqError';
-  readonly code: MqErrorCode;
-
-  constructor(code: MqErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-  }
 }

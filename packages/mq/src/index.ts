@@ -1,6 +1,6 @@
 export { createQueueNode } from './node.js';
-export type { NodeStats, QueueNode, QueueNodeOptions } from './node.js';
-export type { QueueStats } from './queue.js';
+export type { QueueNode, QueueNodeOptions } from './node.js';
+export type { NodeStats, QueueStats } from './stats.js';
 export { MAX_MESSAGE_BYTES, maxMessageBytesFor } from './limits.js';
 export { MqError } from './errors.js';
 export type { MqErrorCode } from './errors.js';

@@ -1,13 +1,11 @@
-import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS } from '@streampy/codec';
+import { DEFAULT_MAX_FRAME_BYTES, LEASE_TOKEN_MAX_LENGTH, PROTOCOL_LIMITS } from '@streampy/codec';
 
-/** Largest token this node issues: `<seq>.<delivery>`, a 16-digit seq and a 5-digit delivery. */
-const MAX_TOKEN_LENGTH = 16 + 1 + 5;
 /** Frame header of any payload up to 65,535 bytes: `L` plus four hex digits. */
 const FRAME_HEADER = 1 + 4;
 const ID_PREFIX = '#'.length + PROTOCOL_LIMITS.maxIdLength + ' '.length;
 
 /** The widest reply carrying one message: `#<id> LEASED 1:` + the inner frame `<token> <deliveries>:<body>`. */
-const REPLY_OVERHEAD = FRAME_HEADER + ID_PREFIX + 'LEASED 1:'.length + FRAME_HEADER + MAX_TOKEN_LENGTH + ' 65535:'.length;
+const REPLY_OVERHEAD = FRAME_HEADER + ID_PREFIX + 'LEASED 1:'.length + FRAME_HEADER + LEASE_TOKEN_MAX_LENGTH + ' 65535:'.length;
 
 /** The widest PUT request carrying one message: `#<id> PUT key=<k> q=<name>:<body>`. */
 const REQUEST_OVERHEAD =

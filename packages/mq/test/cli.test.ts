@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestPeer, text, until } from './udp.js';
+import { TestPeer, text, waitFor } from './udp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -33,7 +33,7 @@ async function start(args: string[]): Promise<Running> {
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await until(() => /\n/.test(out) || child.exitCode !== null, 15_000, 'the listening line');
+  await waitFor(() => /\n/.test(out) || child.exitCode !== null, { timeoutMs: 15_000, what: 'the listening line' });
   const match = /^streampy-mq listening on 127\.0\.0\.1:(\d+)\n$/.exec(out);
   if (!match) throw new Error(`unexpected stdout ${JSON.stringify(out)}; stderr ${err}`);
   return { child, port: Number(match[1]), stdout: () => out, stderr: () => err, exited };

@@ -2,7 +2,7 @@ import { decodeFrame, decodeFrames, encodeFrame, encodeFrames, encodeRequest, pa
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createQueueNode, MAX_MESSAGE_BYTES, type QueueNode } from '../src/index.js';
-import { TestPeer, silentLogger, text, until } from './udp.js';
+import { TestPeer, silentLogger, text, waitFor } from './udp.js';
 
 const nodes: QueueNode[] = [];
 const peers: TestPeer[] = [];
@@ -104,7 +104,7 @@ describe('flood', () => {
     expect(received).toEqual(accepted);
 
     const expectedIn = hostile.length + clientDatagrams;
-    await until(() => node.stats().datagramsIn >= expectedIn, 20_000, 'every hostile datagram counted');
+    await waitFor(() => node.stats().datagramsIn >= expectedIn, { timeoutMs: 20_000, what: 'every hostile datagram counted' });
     const stats = node.stats();
     expect(stats.datagramsIn).toBe(expectedIn);
     expect(stats.badFrames).toBeGreaterThan(1_000);

@@ -1,7 +1,11 @@
 import { decodeFrame, encodeFrame, parseRequest, type Delivery, type Reply } from '@streampy/codec';
+import { ManualClock } from '@streampy/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { QueueNode } from '../src/index.js';
-import { TestPeer, nodeFixtures, sleep, text, until } from './udp.js';
+import { TestPeer, nodeFixtures, text, waitFor } from './udp.js';
+
+/** The node's time: leases, delays and retries move only when a test advances it. */
+const manualClock = (): ManualClock => new ManualClock(1_700_000_000_000);
 
 const setup = nodeFixtures();
 
@@ -28,7 +32,7 @@ describe('leases', () => {
     const delivery = only(leased(await peer.call(node.address, { verb: 'RESERVE' })));
     expect(text(delivery.body)).toBe('job');
     expect(delivery.deliveries).toBe(1);
-    expect(delivery.token).toMatch(/^[0-9a-z]+\.1$/);
+    expect(delivery.token).toMatch(/^[0-9a-z]+\.1\.[A-Za-z0-9_-]{12}$/);
     expect(await sizeOf(peer, node)).toBe(0);
     expect(node.stats().queues.default).toMatchObject({ size: 0, leased: 1, bytes: 3, reserves: 1 });
     expect(text(await peer.exchange(node.address, `ACK ${delivery.token}`))).toBe('OK');
@@ -62,23 +66,31 @@ describe('leases', () => {
   });
 
   it('holds a message nacked with delay= until the delay ends', async () => {
-    const { node, peer } = await setup();
+    const clock = manualClock();
+    const { node, peer } = await setup({ clock });
     await peer.exchange(node.address, 'PUT:later');
     const one = only(leased(await peer.call(node.address, { verb: 'RESERVE' })));
     expect(text(await peer.exchange(node.address, `NACK ${one.token} delay=300`))).toBe('OK');
     expect(await sizeOf(peer, node)).toBe(0);
     expect(node.stats().queues.default).toMatchObject({ delayed: 1, leased: 0, bytes: 5 });
     expect(text(await peer.exchange(node.address, `ACK ${one.token}`))).toMatch(/^ERR UNKNOWN_LEASE /);
-    await until(async () => (await sizeOf(peer, node)) === 1, 10_000, 'delayed message visible');
+    clock.advance(299);
+    expect(await sizeOf(peer, node)).toBe(0);
+    clock.advance(1);
+    expect(await sizeOf(peer, node)).toBe(1);
     expect(node.stats().queues.default).toMatchObject({ delayed: 0, size: 1 });
   });
 
   it('makes an expired lease visible again at the head, with deliveries + 1', async () => {
-    const { node, peer } = await setup();
+    const clock = manualClock();
+    const { node, peer } = await setup({ clock });
     await peer.exchange(node.address, 'PUT:a');
     await peer.exchange(node.address, 'PUT:b');
     const one = only(leased(await peer.call(node.address, { verb: 'RESERVE', leaseMs: 50 })));
-    await until(async () => (await sizeOf(peer, node)) === 2, 10_000, 'lease expiry');
+    clock.advance(49);
+    expect(await sizeOf(peer, node)).toBe(1);
+    clock.advance(1);
+    expect(await sizeOf(peer, node)).toBe(2);
     expect(text(await peer.exchange(node.address, `ACK ${one.token}`))).toMatch(/^ERR UNKNOWN_LEASE /);
     const two = only(leased(await peer.call(node.address, { verb: 'RESERVE' })));
     expect(text(two.body)).toBe('a');
@@ -86,12 +98,15 @@ describe('leases', () => {
   });
 
   it('keeps an extended lease past its first deadline', async () => {
-    const { node, peer } = await setup();
+    const clock = manualClock();
+    const { node, peer } = await setup({ clock });
     await peer.exchange(node.address, 'PUT:long');
     const one = only(leased(await peer.call(node.address, { verb: 'RESERVE', leaseMs: 100 })));
+    clock.advance(99);
     expect(text(await peer.exchange(node.address, `EXTEND ${one.token} lease=60000`))).toBe('OK');
-    await sleep(500);
+    clock.advance(500);
     expect(await sizeOf(peer, node)).toBe(0);
+    expect(node.stats().queues.default).toMatchObject({ leased: 1, redeliveries: 0 });
     expect(text(await peer.exchange(node.address, `ACK ${one.token}`))).toBe('OK');
     expect(text(await peer.exchange(node.address, `EXTEND ${one.token} lease=100`))).toMatch(/^ERR UNKNOWN_LEASE /);
   });
@@ -107,14 +122,16 @@ describe('leases', () => {
 
 describe('dead letters', () => {
   it('moves a message to the local dead queue after maxDeliveries expired leases', async () => {
-    const { node, peer } = await setup({ maxDeliveries: 2 });
+    const clock = manualClock();
+    const { node, peer } = await setup({ maxDeliveries: 2, clock });
     await peer.exchange(node.address, 'PUT:poison');
     for (let delivery = 1; delivery <= 2; delivery++) {
       const d = only(leased(await peer.call(node.address, { verb: 'RESERVE', leaseMs: 30 })));
       expect(d.deliveries).toBe(delivery);
-      await until(() => node.stats().queues.default?.leased === 0, 10_000, 'lease expiry');
+      clock.advance(30);
+      expect(node.stats().queues.default?.leased).toBe(0);
     }
-    await until(async () => (await sizeOf(peer, node, 'dead')) === 1, 10_000, 'dead letter');
+    expect(await sizeOf(peer, node, 'dead')).toBe(1);
     expect(await sizeOf(peer, node)).toBe(0);
     expect(text(await peer.exchange(node.address, 'GET q=dead'))).toBe('MSG:poison');
     expect(node.stats().queues.default).toMatchObject({ deadLettered: 1, bytes: 0, leased: 0 });
@@ -130,13 +147,15 @@ describe('dead letters', () => {
   });
 
   it('PUTs dead letters to another node given by address, once', async () => {
+    const clock = manualClock();
     const remote = await setup();
-    const { node, peer } = await setup({ maxDeliveries: 1, deadLetter: remote.node.address });
+    const { node, peer } = await setup({ maxDeliveries: 1, deadLetter: remote.node.address, clock });
     await peer.exchange(node.address, 'PUT:to-remote');
     const d = only(leased(await peer.call(node.address, { verb: 'RESERVE', leaseMs: 20 })));
     expect(d.deliveries).toBe(1);
-    await until(async () => (await sizeOf(remote.peer, remote.node)) === 1, 10_000, 'remote dead letter');
-    await until(() => node.stats().deadLettersForwarded === 1, 10_000, 'forward confirmed');
+    clock.advance(20);
+    await waitFor(() => node.stats().deadLettersForwarded === 1, { what: 'forward confirmed' });
+    expect(await sizeOf(remote.peer, remote.node)).toBe(1);
     expect(node.stats().deadLettersPending).toBe(0);
     expect(text(await remote.peer.exchange(remote.node.address, 'GET'))).toBe('to-remote');
     expect(remote.node.stats().queues.default).toMatchObject({ puts: 1, duplicates: 0 });
@@ -145,21 +164,23 @@ describe('dead letters', () => {
   });
 
   it('retries an unanswered dead-letter PUT with the same idempotency key', async () => {
+    const clock = manualClock();
     const destination = await TestPeer.open();
     onTestFinished(() => destination.close());
-    const { node, peer } = await setup({ maxDeliveries: 1, deadLetter: destination.address });
+    const { node, peer } = await setup({ maxDeliveries: 1, deadLetter: destination.address, clock });
     await peer.exchange(node.address, 'PUT:retry-me');
     const d = only(leased(await peer.call(node.address, { verb: 'RESERVE' })));
     await peer.exchange(node.address, `NACK ${d.token}`);
     const first = parseRequest(decodeFrame(await destination.next()));
-    // No reply to the first attempt: the forwarder must send the same PUT again.
+    // No reply to the first attempt: once its timeout and backoff have passed, the same PUT goes again.
+    clock.advance(1_000);
     const second = parseRequest(decodeFrame(await destination.next()));
     expect(first.verb === 'PUT' && first.key).toMatch(/^[0-9a-z]+\.default$/);
     expect(second.verb === 'PUT' && second.key).toBe(first.verb === 'PUT' && first.key);
     expect(second.verb === 'PUT' && text(second.body)).toBe('retry-me');
     expect(node.stats().deadLettersPending).toBe(1);
     destination.send(destination.lastSender ?? node.address, encodeFrame(`#${second.id ?? ''} PUT 8 bytes DUP`));
-    await until(() => node.stats().deadLettersPending === 0, 10_000, 'forward settled');
+    await waitFor(() => node.stats().deadLettersPending === 0, { what: 'forward settled' });
     expect(node.stats().deadLettersForwarded).toBe(1);
   });
 });

@@ -1,7 +1,8 @@
 import { decodeFrame, encodeFrame } from '@streampy/codec';
 import { describe, expect, it } from 'vitest';
 import { createMemoryEngine, type NodeStats } from '../src/index.js';
-import { nodeFixtures, sleep, text } from './udp.js';
+import { ManualClock } from '@streampy/testing';
+import { nodeFixtures, text } from './udp.js';
 
 const setup = nodeFixtures();
 
@@ -52,9 +53,12 @@ describe('idempotent puts', () => {
   });
 
   it('forgets keys after the dedup window', async () => {
-    const { node, peer } = await setup({ dedupWindowMs: 100 });
+    const clock = new ManualClock(1_700_000_000_000);
+    const { node, peer } = await setup({ dedupWindowMs: 100, clock });
     expect(text(await peer.exchange(node.address, 'PUT key=k:a'))).toBe('PUT 1 bytes');
-    await sleep(250);
+    clock.advance(99);
+    expect(text(await peer.exchange(node.address, 'PUT key=k:a'))).toBe('PUT 1 bytes DUP');
+    clock.advance(1);
     expect(text(await peer.exchange(node.address, 'PUT key=k:a'))).toBe('PUT 1 bytes');
     expect(text(await peer.exchange(node.address, 'SIZE'))).toBe('2');
   });
@@ -84,7 +88,7 @@ describe('backpressure', () => {
     const reserved = await peer.call(node.address, { verb: 'RESERVE' });
     expect(text(await peer.exchange(node.address, '#f PUT:c'))).toMatch(/^#f ERR FULL /);
     const token = reserved.kind === 'leased' ? reserved.deliveries[0]?.token : undefined;
-    expect(token).toMatch(/^[0-9a-z]+\.1$/);
+    expect(token).toMatch(/^[0-9a-z]+\.1\.[A-Za-z0-9_-]{12}$/);
     expect(text(await peer.exchange(node.address, `NACK ${token ?? ''} delay=60000`))).toBe('OK');
     expect(text(await peer.exchange(node.address, 'PUT:c'))).toMatch(/^ERR FULL /);
     expect(node.stats().queues.default).toMatchObject({ size: 1, delayed: 1 });

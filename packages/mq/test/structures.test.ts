@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DedupWindow } from '../src/dedup.js';
-import { DeadlineHeap, type Timed } from '../src/heap.js';
-import { MessageRing, emptySlot } from '../src/ring.js';
+import { ManualClock } from '@streampy/testing';
+import { DedupWindow } from '../src/local/dedup.js';
+import { MessageRing, emptySlot } from '../src/local/ring.js';
+import { DeadlineHeap, Scheduler, type Deadline, type Timed } from '../src/scheduler.js';
 
 describe('MessageRing', () => {
   it('behaves like an array deque through growth, wrap-around and shrinking', () => {
@@ -94,5 +95,36 @@ describe('DedupWindow', () => {
     window.restore(new Map([['old', -5_000], ['e', 25]]), 40);
     expect(window.has('old', 40)).toBe(false);
     expect(window.size).toBe(3);
+  });
+});
+
+describe('Scheduler', () => {
+  it('expires deadlines in order on its clock, one timer at a time, and never after cancel or stop', () => {
+    const clock = new ManualClock(1_000);
+    const scheduler = new Scheduler(clock);
+    const expired: string[] = [];
+    const deadline = (name: string, dueAt: number): Deadline => ({ dueAt, heapIndex: -1, expire: () => expired.push(`${name}@${clock.now()}`) });
+    const late = deadline('late', 1_300);
+    const early = deadline('early', 1_100);
+    const cancelled = deadline('cancelled', 1_150);
+    scheduler.schedule(late);
+    scheduler.schedule(early);
+    scheduler.schedule(cancelled);
+    expect(clock.pending).toBe(1);
+    scheduler.cancel(cancelled);
+    clock.advance(150);
+    expect(expired).toEqual(['early@1100']);
+    // Moved later before it fell due, as an EXTEND does.
+    late.dueAt = 1_500;
+    scheduler.schedule(late);
+    clock.advance(250);
+    expect(expired).toEqual(['early@1100']);
+    clock.advance(100);
+    expect(expired).toEqual(['early@1100', 'late@1500']);
+    scheduler.schedule(deadline('stopped', 1_600));
+    scheduler.stop();
+    clock.advance(1_000);
+    expect(expired).toHaveLength(2);
+    expect(scheduler.size).toBe(0);
   });
 });

@@ -1,8 +1,75 @@
+import type { Clock, TimerHandle } from '@streampy/runtime';
+
 /** An entry of a `DeadlineHeap`: the heap keeps `heapIndex` current so removal is O(log n). */
 export interface Timed {
   dueAt: number;
   /** Position in the heap, -1 when not in it. */
   heapIndex: number;
+}
+
+/** A deadline the scheduler keeps: `expire()` is called once `dueAt` has passed (already out of the heap). */
+export interface Deadline extends Timed {
+  expire(): void;
+}
+
+/**
+ * The lease and delay deadlines of a node: one heap served by one timer of the injected
+ * clock, armed for the earliest deadline only, so a million leases cost one timer.
+ */
+export class Scheduler {
+  readonly #clock: Clock;
+  readonly #deadlines = new DeadlineHeap<Deadline>();
+  #timer: TimerHandle | undefined;
+  #timerAt = Infinity;
+  #stopped = false;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  get size(): number {
+    return this.#deadlines.size;
+  }
+
+  /** Adds `entry`, or moves it after its `dueAt` changed. */
+  schedule(entry: Deadline): void {
+    this.#deadlines.update(entry);
+    this.#arm();
+  }
+
+  cancel(entry: Deadline): void {
+    // The timer may now be early; it then finds nothing due and re-arms for what is left.
+    this.#deadlines.remove(entry);
+  }
+
+  /** Drops every deadline and the timer: nothing expires after this. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#deadlines.clear();
+  }
+
+  #arm(): void {
+    const next = this.#deadlines.peek();
+    if (next === undefined || this.#stopped) return;
+    if (this.#timer !== undefined && this.#timerAt <= next.dueAt) return;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timerAt = next.dueAt;
+    this.#timer = this.#clock.setTimeout(() => this.#fire(), Math.max(0, next.dueAt - this.#clock.now()));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    for (let due = this.#deadlines.peek(); due !== undefined && due.dueAt <= now; due = this.#deadlines.peek()) {
+      this.#deadlines.pop();
+      due.expire();
+    }
+    this.#arm();
+  }
 }
 
 /**

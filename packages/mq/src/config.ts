@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, checkInteger, isQueueName } from '@streampy/codec';
+import { parseHostPort, type Clock, type HostPort, type Logger } from '@streampy/runtime';
+import { MqError } from './errors.js';
+import { maxMessageBytesFor } from './limits.js';
+import { MAX_DELIVERIES, type LocalLimits } from './local/backend.js';
+import type { EngineFactory, FsyncPolicy } from './storage/engine.js';
+import { createLogEngine } from './storage/log.js';
+import { createMemoryEngine } from './storage/memory.js';
+
+export interface QueueNodeOptions {
+  /** Where to listen, `host:port` or `{ host, port }`; port 0 lets the OS pick. Default `127.0.0.1:0`. */
+  readonly address?: string | HostPort;
+  /**
+   * A logger, or a function making one from the bound address (its port is known only once
+   * bound). Default: a logger named `MQ.<host>-<port>` on stderr. The node closes a logger it made.
+   */
+  readonly logger?: Logger | ((address: HostPort) => Logger);
+  /** Storage of each named queue. Default: memory only. */
+  readonly engine?: EngineFactory;
+  /** Durable storage: one log per queue under `<dataDir>/<queue>`, every queue found there recovered at start. */
+  readonly dataDir?: string;
+  /** fsync policy of the log engine with `dataDir`. Default 10 (ms). */
+  readonly fsync?: FsyncPolicy;
+  /** Messages a queue holds at most (ready, leased and delayed). Default unbounded. */
+  readonly maxMessages?: number;
+  /** Body bytes a queue holds at most. Default unbounded. */
+  readonly maxBytes?: number;
+  /** Lease of a RESERVE without `lease=`, ms. Default 30000. */
+  readonly leaseMs?: number;
+  /** Deliveries before a message goes to the dead-letter destination. Default 5. */
+  readonly maxDeliveries?: number;
+  /** A local queue name (default `dead`) or another queue node's address. */
+  readonly deadLetter?: string | HostPort;
+  /** How long an idempotency key is remembered, ms. Default 300000. */
+  readonly dedupWindowMs?: number;
+  /** Idempotency keys remembered per queue at most; the oldest go first. Default 100000. */
+  readonly maxDedupKeys?: number;
+  /** Largest datagram sent or accepted. Default 65507. */
+  readonly maxDatagramBytes?: number;
+  /** Named queues a node holds at most, the default and dead-letter queues included. Default 64. */
+  readonly maxQueues?: number;
+  /** Time and timers of leases, delays, dedup windows and retries. Default the system clock; tests pass a manual one. */
+  readonly clock?: Clock;
+}
+
+/** The options checked, with every default filled in. */
+export interface NodeConfig {
+  readonly address: HostPort;
+  readonly engine: EngineFactory;
+  readonly dataDir: string | undefined;
+  readonly limits: LocalLimits;
+  readonly leaseMs: number;
+  readonly deadLetter: string | HostPort;
+  readonly maxDatagramBytes: number;
+  readonly maxMessageBytes: number;
+  readonly maxQueues: number;
+}
+
+/** An integer option, checked by the codec's validator; `ERR_BAD_OPTION` when it is out of range. */
+function integer(name: string, value: number | undefined, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  try {
+    return checkInteger(name, value, min, max, 'ERR_BAD_OPTION');
+  } catch (cause) {
+    throw new MqError('ERR_BAD_OPTION', (cause as Error).message, { cause });
+  }
+}
+
+function hostPort(name: string, value: string | HostPort): HostPort {
+  if (typeof value !== 'string') return value;
+  try {
+    return parseHostPort(value, name);
+  } catch (cause) {
+    throw new MqError('ERR_BAD_OPTION', (cause as Error).message, { cause });
+  }
+}
+
+function deadLetterOf(value: string | HostPort): string | HostPort {
+  if (typeof value !== 'string') return value;
+  if (value.includes(':')) return hostPort('deadLetter', value);
+  if (!isQueueName(value)) {
+    throw new MqError('ERR_BAD_OPTION', `deadLetter must be a queue name (A-Z a-z 0-9 _ . -, not starting with ".") or host:port, got "${value}"`);
+  }
+  return value;
+}
+
+/** Checks `options` and fills in the defaults; throws `MqError('ERR_BAD_OPTION')` naming the first bad one. */
+export function resolveConfig(options: QueueNodeOptions): NodeConfig {
+  if (options.engine !== undefined && options.dataDir !== undefined) {
+    throw new MqError('ERR_BAD_OPTION', 'give either engine or dataDir, not both');
+  }
+  const dataDir = options.dataDir;
+  const fsync = options.fsync ?? 10;
+  const engine: EngineFactory =
+    options.engine ?? (dataDir === undefined ? () => createMemoryEngine() : (name) => createLogEngine({ dir: join(dataDir, name), fsync }));
+  const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes, DEFAULT_MAX_FRAME_BYTES, 1024, DEFAULT_MAX_FRAME_BYTES);
+  return {
+    address: hostPort('address', options.address ?? '127.0.0.1:0'),
+    engine,
+    dataDir,
+    limits: {
+      maxMessages: integer('maxMessages', options.maxMessages, Number.MAX_SAFE_INTEGER),
+      maxBytes: integer('maxBytes', options.maxBytes, Number.MAX_SAFE_INTEGER),
+      maxDeliveries: integer('maxDeliveries', options.maxDeliveries, 5, 1, MAX_DELIVERIES),
+      dedupWindowMs: integer('dedupWindowMs', options.dedupWindowMs, 300_000, 0),
+      maxDedupKeys: integer('maxDedupKeys', options.maxDedupKeys, 100_000, 0),
+    },
+    leaseMs: integer('leaseMs', options.leaseMs, 30_000, 1, PROTOCOL_LIMITS.maxLeaseMs),
+    deadLetter: deadLetterOf(options.deadLetter ?? 'dead'),
+    maxDatagramBytes,
+    maxMessageBytes: maxMessageBytesFor(maxDatagramBytes),
+    maxQueues: integer('maxQueues', options.maxQueues, 64, 2),
+  };
+}

@@ -1,0 +1,319 @@
+import { parseLeaseToken } from '@streampy/codec';
+import type { Clock } from '@streampy/runtime';
+import { PUT_DUPLICATE, PUT_STORED, type Awaitable, type MessageBatch, type PutOptions, type PutResult, type QueueBackend } from '../backend.js';
+import type { DeadLetterRoute } from '../dead-letter.js';
+import type { Deadline, Scheduler } from '../scheduler.js';
+import type { QueueStats } from '../stats.js';
+import type { RecoveredState, StorageEngine } from '../storage/engine.js';
+import { DedupWindow } from './dedup.js';
+import type { NoncePool } from './nonces.js';
+import { MessageRing, emptySlot } from './ring.js';
+
+/** Largest delivery count kept per message (and the largest `maxDeliveries`). */
+export const MAX_DELIVERIES = 65_535;
+
+/**
+ * The message id of a seq as tokens and dead-letter keys carry it: base 36, shorter than
+ * decimal (a clock-based seq of 16 digits takes 10 characters).
+ */
+export function messageIdOf(seq: number): string {
+  return seq.toString(36);
+}
+
+/** The rules every local queue of a node shares. */
+export interface LocalLimits {
+  /** Messages a queue holds at most: ready, leased and delayed. */
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  readonly maxDeliveries: number;
+  readonly dedupWindowMs: number;
+  readonly maxDedupKeys: number;
+}
+
+/** What a local queue needs from its node: time, the shared deadlines, nonces and the dead-letter route. */
+export interface LocalContext {
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly nonces: NoncePool;
+  readonly limits: LocalLimits;
+  readonly deadLetters: DeadLetterRoute;
+}
+
+/** A message out of the ready ring: leased to a consumer, or waiting out a NACK delay. */
+class HeldMessage implements Deadline {
+  dueAt = 0;
+  heapIndex = -1;
+  state: 'leased' | 'delayed' = 'leased';
+  readonly messageId: string;
+
+  constructor(
+    readonly queue: LocalBackend,
+    readonly seq: number,
+    readonly body: string,
+    readonly bytes: number,
+    readonly enqueuedAt: number,
+    readonly deliveries: number,
+    /** The random part of this delivery's token: what makes it unguessable. */
+    readonly nonce: string,
+  ) {
+    this.messageId = messageIdOf(seq);
+  }
+
+  expire(): void {
+    this.queue.expired(this);
+  }
+}
+
+function utf8Text(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/**
+ * One named queue kept by this process: its working set in memory (a ring of ready messages
+ * plus the leased and delayed ones) and every guarantee rule; the storage engine only records
+ * what changed. Every operation but a durable put answers at once.
+ */
+export class LocalBackend implements QueueBackend {
+  readonly name: string;
+  readonly kind: string;
+  readonly #engine: StorageEngine;
+  /** The node's dead-letter queue keeps its messages whatever their delivery count. */
+  readonly #isDeadLetterQueue: boolean;
+  readonly #context: LocalContext;
+  readonly #limits: LocalLimits;
+  readonly #ready = new MessageRing();
+  /** Leased and delayed messages by seq. */
+  readonly #held = new Map<number, HeldMessage>();
+  readonly #dedup: DedupWindow;
+  readonly #slot = emptySlot();
+  #nextSeq = 1;
+  #bytes = 0;
+  #leased = 0;
+  #delayed = 0;
+  #closed = false;
+  /** The flush every put of this turn waits for, and the answers chained to it (see `#durable`). */
+  #flush: Promise<void> | undefined;
+  #storedAfterFlush: Promise<PutResult> | undefined;
+  #duplicateAfterFlush: Promise<PutResult> | undefined;
+  readonly #counters = {
+    puts: 0,
+    gets: 0,
+    reserves: 0,
+    acks: 0,
+    nacks: 0,
+    redeliveries: 0,
+    deadLettered: 0,
+    duplicates: 0,
+    rejectedFull: 0,
+  };
+
+  private constructor(name: string, engine: StorageEngine, context: LocalContext, isDeadLetterQueue: boolean) {
+    this.name = name;
+    this.kind = engine.kind;
+    this.#engine = engine;
+    this.#context = context;
+    this.#limits = context.limits;
+    this.#isDeadLetterQueue = isDeadLetterQueue;
+    this.#dedup = new DedupWindow(context.limits.dedupWindowMs, context.limits.maxDedupKeys);
+  }
+
+  /** Opens `engine` and serves what it recovered. */
+  static async open(name: string, engine: StorageEngine, context: LocalContext, isDeadLetterQueue: boolean): Promise<LocalBackend> {
+    const backend = new LocalBackend(name, engine, context, isDeadLetterQueue);
+    backend.#restore(await engine.open());
+    return backend;
+  }
+
+  put(body: Uint8Array, key: string | undefined, options?: PutOptions): Awaitable<PutResult> {
+    const result = this.#put(body, key, options?.bounded !== false);
+    // A refused put changed nothing; every other answer may go out only once storage holds it.
+    if (result.outcome === 'full' || !this.#engine.syncBeforeAck) return result;
+    return this.#durable(result);
+  }
+
+  get(max: number, into: MessageBatch): void {
+    const ready = this.#ready;
+    const slot = this.#slot;
+    while (into.length < max && ready.length > 0 && into.fits(ready.headBytes())) {
+      ready.shift(slot);
+      this.#engine.remove(slot.seq);
+      this.#bytes -= slot.bytes;
+      this.#counters.gets++;
+      into.add(slot.body, slot.bytes, slot.enqueuedAt);
+    }
+    slot.body = '';
+  }
+
+  reserve(max: number, leaseMs: number, into: MessageBatch): void {
+    const ready = this.#ready;
+    const slot = this.#slot;
+    const dueAt = this.#context.clock.now() + leaseMs;
+    while (into.length < max && ready.length > 0 && into.fits(ready.headBytes())) {
+      ready.shift(slot);
+      // Capped to the ring's 16-bit column; only a dead-letter queue, which has no limit, gets near it.
+      const deliveries = Math.min(slot.deliveries + 1, MAX_DELIVERIES);
+      const message = new HeldMessage(this, slot.seq, slot.body, slot.bytes, slot.enqueuedAt, deliveries, this.#context.nonces.next());
+      message.dueAt = dueAt;
+      this.#held.set(message.seq, message);
+      this.#leased++;
+      this.#counters.reserves++;
+      if (deliveries > 1) this.#counters.redeliveries++;
+      this.#context.scheduler.schedule(message);
+      into.addLeased(message.body, message.bytes, message.enqueuedAt, message.messageId, deliveries, message.nonce);
+    }
+    slot.body = '';
+  }
+
+  ack(token: string): boolean {
+    const message = this.#leaseOf(token);
+    if (message === undefined) return false;
+    this.#release(message);
+    this.#engine.remove(message.seq);
+    this.#counters.acks++;
+    return true;
+  }
+
+  nack(token: string, delayMs: number): boolean {
+    const message = this.#leaseOf(token);
+    if (message === undefined) return false;
+    this.#counters.nacks++;
+    if (this.#outOfDeliveries(message)) this.#deadLetter(message);
+    else if (delayMs <= 0) this.#makeVisible(message);
+    else {
+      this.#leased--;
+      this.#delayed++;
+      message.state = 'delayed';
+      message.dueAt = this.#context.clock.now() + delayMs;
+      this.#context.scheduler.schedule(message);
+    }
+    return true;
+  }
+
+  extend(token: string, leaseMs: number): boolean {
+    const message = this.#leaseOf(token);
+    if (message === undefined) return false;
+    message.dueAt = this.#context.clock.now() + leaseMs;
+    this.#context.scheduler.schedule(message);
+    return true;
+  }
+
+  size(): number {
+    return this.#ready.length;
+  }
+
+  stats(): QueueStats {
+    return { size: this.#ready.length, leased: this.#leased, delayed: this.#delayed, bytes: this.#bytes, ...this.#counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const message of this.#held.values()) this.#context.scheduler.cancel(message);
+    try {
+      await this.#engine.flush();
+    } finally {
+      await this.#engine.close();
+    }
+  }
+
+  /** Called by the scheduler when a lease expires or a NACK delay ends. */
+  expired(message: HeldMessage): void {
+    if (message.state === 'leased' && this.#outOfDeliveries(message)) this.#deadLetter(message);
+    else this.#makeVisible(message);
+  }
+
+  #restore(state: RecoveredState): void {
+    let nextSeq = state.nextSeq;
+    for (const message of state.messages) {
+      this.#ready.pushBack(message.seq, utf8Text(message.body), message.body.byteLength, message.enqueuedAt, 0);
+      this.#bytes += message.body.byteLength;
+      if (message.seq >= nextSeq) nextSeq = message.seq + 1;
+    }
+    this.#nextSeq = nextSeq;
+    this.#dedup.restore(state.keys, this.#context.clock.now());
+  }
+
+  /** `bounded` is false for dead letters: they were accepted once already, and nothing accepted is dropped. */
+  #put(raw: Uint8Array, key: string | undefined, bounded: boolean): PutResult {
+    const now = this.#context.clock.now();
+    const bytes = raw.byteLength;
+    if (key !== undefined && this.#dedup.has(key, now)) {
+      this.#counters.duplicates++;
+      return PUT_DUPLICATE;
+    }
+    const limits = this.#limits;
+    if (bounded && (this.#ready.length + this.#held.size + 1 > limits.maxMessages || this.#bytes + bytes > limits.maxBytes)) {
+      this.#counters.rejectedFull++;
+      return { outcome: 'full', reason: `queue ${this.name} is full (${this.#ready.length + this.#held.size} messages held); retry later` };
+    }
+    const seq = this.#nextSeq++;
+    this.#engine.append(key === undefined ? { seq, body: raw, enqueuedAt: now } : { seq, body: raw, key, enqueuedAt: now });
+    if (key !== undefined) this.#dedup.record(key, now, now);
+    this.#ready.pushBack(seq, utf8Text(raw), bytes, now, 0);
+    this.#bytes += bytes;
+    this.#counters.puts++;
+    return PUT_STORED;
+  }
+
+  /**
+   * `result` once the engine holds the put. Every put of one event-loop turn (all the frames
+   * of a datagram, and the datagrams read with them) waits for one `flush()`, called after the
+   * turn's appends: group commit, and one shared answer per outcome instead of a promise per put.
+   */
+  #durable(result: PutResult): Promise<PutResult> {
+    let flush = this.#flush;
+    if (flush === undefined) {
+      flush = Promise.resolve().then(() => {
+        this.#flush = undefined;
+        this.#storedAfterFlush = undefined;
+        this.#duplicateAfterFlush = undefined;
+        return this.#engine.flush();
+      });
+      this.#flush = flush;
+    }
+    if (result === PUT_STORED) return (this.#storedAfterFlush ??= flush.then(() => PUT_STORED));
+    return (this.#duplicateAfterFlush ??= flush.then(() => PUT_DUPLICATE));
+  }
+
+  /** The leased message a token names, if that delivery still holds its lease. */
+  #leaseOf(token: string): HeldMessage | undefined {
+    const parts = parseLeaseToken(token);
+    if (parts === undefined) return undefined;
+    const id = parts.messageId;
+    // Only the canonical id names a message: no leading zeros.
+    if (id.length > 1 && id.charCodeAt(0) === 0x30) return undefined;
+    const message = this.#held.get(parseInt(id, 36));
+    if (message === undefined || message.state !== 'leased' || message.deliveries !== parts.delivery || message.nonce !== parts.nonce) return undefined;
+    return message;
+  }
+
+  #outOfDeliveries(message: HeldMessage): boolean {
+    return !this.#isDeadLetterQueue && message.deliveries >= this.#limits.maxDeliveries;
+  }
+
+  #makeVisible(message: HeldMessage): void {
+    this.#release(message);
+    // The oldest message goes back to the head, so it is the next one handed out.
+    this.#ready.pushFront(message.seq, message.body, message.bytes, message.enqueuedAt, message.deliveries);
+    this.#bytes += message.bytes;
+  }
+
+  #deadLetter(message: HeldMessage): void {
+    this.#release(message);
+    this.#counters.deadLettered++;
+    const { seq } = message;
+    // The engine keeps the message until its destination holds it: a crash in between redelivers, never loses.
+    this.#context.deadLetters.route({ queue: this.name, messageId: message.messageId, body: message.body, deliveries: message.deliveries }, () => {
+      if (!this.#closed) this.#engine.remove(seq);
+    });
+  }
+
+  /** Takes a leased or delayed message out of this queue's accounting and the deadlines. */
+  #release(message: HeldMessage): void {
+    this.#context.scheduler.cancel(message);
+    this.#held.delete(message.seq);
+    if (message.state === 'leased') this.#leased--;
+    else this.#delayed--;
+    this.#bytes -= message.bytes;
+  }
+}
