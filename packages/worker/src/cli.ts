@@ -13,7 +13,8 @@ import {
 } from '@streampy/runtime';
 import { WorkerError } from './errors.js';
 import { loadWorkerFunction } from './load.js';
-import { GUARANTEES, createWorker, type Guarantee } from './worker.js';
+import { GUARANTEES, type Guarantee } from './options.js';
+import { createWorker } from './worker.js';
 
 const PROGRAM = 'streampy-worker';
 

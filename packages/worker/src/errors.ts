@@ -1,3 +1,6 @@
+import { StreampyError } from '@streampy/codec';
+
+/** Codes of `@streampy/worker` errors, from the one table of `@streampy/codec` (`ERROR_CODES`). */
 export type WorkerErrorCode =
   /** The function refused its input (pong given "hello"): counted as rejected, never fatal. */
   | 'ERR_REJECTED_INPUT'
@@ -9,19 +12,13 @@ export type WorkerErrorCode =
   | 'ERR_UNKNOWN_FUNCTION';
 
 /** The one error class thrown by `@streampy/worker`. */
-export class WorkerError extends Error {
+export class WorkerError extends StreampyError<WorkerErrorCode> {
   override readonly name = 'WorkerError';
-  readonly code: WorkerErrorCode;
-
-  constructor(code: WorkerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-  }
 }
 
 /** The `code` of an error from any streampy package (client errors included), or undefined. */
 export function errorCode(error: unknown): string | undefined {
-  // Branch on `code`, not `instanceof`: errors may come from another copy of a package.
+  // Read `code`, not the class: a WorkerClient of the caller's own may raise errors of any class.
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
 }

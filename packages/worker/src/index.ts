@@ -5,6 +5,9 @@ export type { OutputMessage, ResultItem, RoutedMessage, WorkerContext, WorkerFun
 export { outputKey } from './keys.js';
 export { loadWorkerFunction } from './load.js';
 export type { LoadedFunction } from './load.js';
-export { GUARANTEES, createWorker } from './worker.js';
-export type { Endpoint, Guarantee, Worker, WorkerOptions, WorkerStats } from './worker.js';
-export type { ConnectFunction, WorkerClient, WorkerClientOptions } from './transport.js';
+export { GUARANTEES } from './options.js';
+export type { Endpoint, Guarantee, WorkerOptions } from './options.js';
+export type { WorkerStats } from './report.js';
+export { createWorker } from './worker.js';
+export type { Worker } from './worker.js';
+export type { ConnectFunction, WorkerClient, WorkerClientOptions } from './worker-client.js';

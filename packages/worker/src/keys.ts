@@ -10,12 +10,6 @@ export function outputKey(input: string, queue: string, messageId: string, outpu
   return createHash('sha256').update(`${input}\n${queue}\n${messageId}\n${output}\n${item}`).digest('base64url').slice(0, 22);
 }
 
-/** The message id of a lease token `<messageId>.<delivery>`: stable across redeliveries. */
-export function messageIdOf(token: string): string {
-  const dot = token.lastIndexOf('.');
-  return dot > 0 ? token.slice(0, dot) : token;
-}
-
 /**
  * A number in [0, 1) fixed by the key: under exactly-once a `random` route must send a
  * redelivered message's results where the first delivery sent them, or dedup cannot work.

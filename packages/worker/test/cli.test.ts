@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueueClient } from '@streampy/client';
 import type { QueueNode } from '@streampy/mq';
-import { addressOf, connect, drain, runWorkerCli, sleep, spawnWorker, startListener, startNode, waitFor, type SpawnedWorker } from './helpers.js';
+import { waitFor } from '@streampy/testing';
+import { addressOf, connect, drain, runWorkerCli, spawnWorker, startListener, startNode, type SpawnedWorker } from './helpers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -29,10 +30,10 @@ function spawned(args: string[]): SpawnedWorker {
 }
 
 function running(worker: SpawnedWorker): Promise<string> {
-  return waitFor('the running line', () => {
+  return waitFor(() => {
     if (worker.child.exitCode !== null) throw new Error(`worker exited early: ${worker.stderr()}`);
     return /^.*running: .*\n/m.exec(worker.stdout())?.[0];
-  });
+  }, { what: 'the running line' });
 }
 
 describe('streampy-worker CLI', () => {
@@ -58,7 +59,7 @@ describe('streampy-worker CLI', () => {
     const address = addressOf(mq);
     const worker = spawned([address, address, '--log-dir', logDir, '--log-level', 'warn']);
     expect(await running(worker)).toBe(`streampy-worker pong running: ${address} -> ${address} (at-least-once)\n`);
-    await waitFor('the game to run', () => (mq.stats().queues.default?.acks ?? 0) >= 200);
+    await waitFor(() => (mq.stats().queues.default?.acks ?? 0) >= 200, { what: 'the game to run' });
     worker.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(worker.stdout()).toMatch(/streampy-worker pong stopped: processed=\d+ rejected=0 /);
@@ -78,10 +79,10 @@ describe('streampy-worker CLI', () => {
     const address = addressOf(mq);
     const worker = spawned([address, address, '--stop-timeout-ms', '1000', '--timeout-ms', '100', '--log-level', 'warn']);
     await running(worker);
-    await waitFor('pong rounds', async () => {
-      const { queues } = (await queue.stats()) as { queues: { default: { puts: number } } };
-      return queues.default.puts > 10;
-    });
+    await waitFor(async () => {
+      const { queues } = await queue.stats();
+      return (queues.default?.puts ?? 0) > 10;
+    }, { what: 'pong rounds' });
     await mq.close();
     closed = true;
     worker.kill('SIGTERM');
@@ -100,13 +101,13 @@ describe('streampy-worker CLI', () => {
       '--lease-ms', '300',
     ]);
     await running(worker);
-    await waitFor('the function to block', () => worker.stderr().includes('BLOCKING on block'));
+    await waitFor(() => worker.stderr().includes('BLOCKING on block'), { what: 'the function to block' });
     // Several leases long: the live worker keeps extending its lease, so no redelivery yet.
-    await sleep(1200);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
     expect(mq.stats().queues.in).toMatchObject({ size: 0, leased: 1, redeliveries: 0 });
     worker.kill('SIGKILL');
     expect(await worker.exited).toBe('SIGKILL');
-    await waitFor('the lease to expire', () => mq.stats().queues.in?.size === 1);
+    await waitFor(() => mq.stats().queues.in?.size === 1, { what: 'the lease to expire' });
     const [delivery] = await queue.reserve({ queue: 'in' });
     expect(Buffer.from(delivery?.body ?? []).toString()).toBe('block');
     expect(delivery?.deliveries).toBe(2);
@@ -124,7 +125,7 @@ describe('streampy-worker CLI', () => {
       '--export', 'split',
     ]);
     expect(await running(worker)).toMatch(/^streampy-worker split running: /);
-    await waitFor('three results', async () => (await queue.size({ queue: 'x' })) === 2 && (await queue.size({ queue: 'y' })) === 1);
+    await waitFor(async () => (await queue.size({ queue: 'x' })) === 2 && (await queue.size({ queue: 'y' })) === 1, { what: 'three results' });
     expect(await drain(queue, 'x')).toEqual(['a', 'c']);
     expect(await drain(queue, 'y')).toEqual(['b']);
   });
@@ -135,8 +136,8 @@ describe('streampy-worker CLI', () => {
     cleanups.push(() => listener.close());
     await queue.put('stressed');
     const worker = spawned([addressOf(mq), listener.address, '--function', './test/fixtures/default-fn.mjs', '--output-type', 'socket', '--json']);
-    await waitFor('the ready line', () => worker.stdout().includes('"event":"running"'));
-    await waitFor('the payload', () => listener.received.length === 1);
+    await waitFor(() => worker.stdout().includes('"event":"running"'), { what: 'the ready line' });
+    await waitFor(() => listener.received.length === 1, { what: 'the payload' });
     expect(listener.received).toEqual(['desserts']);
   });
 });

@@ -3,17 +3,14 @@ import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { createClient, type QueueClient } from '@streampy/client';
 import { createQueueNode, type QueueNode, type QueueNodeOptions } from '@streampy/mq';
-import { createLogger, formatHostPort, type Logger } from '@streampy/runtime';
+import { formatHostPort } from '@streampy/runtime';
+import { silentLogger } from '@streampy/testing';
 
 export const packageDir = fileURLToPath(new URL('..', import.meta.url));
 export const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-export function quietLogger(name = 'test'): Logger {
-  return createLogger({ name, level: 'error', format: 'json' });
-}
-
 export async function startNode(options: QueueNodeOptions = {}): Promise<QueueNode> {
-  return createQueueNode({ address: '127.0.0.1:0', logger: quietLogger('mq'), ...options });
+  return createQueueNode({ address: '127.0.0.1:0', logger: silentLogger('mq'), ...options });
 }
 
 export function addressOf(node: QueueNode, queue?: string): string {
@@ -22,21 +19,6 @@ export function addressOf(node: QueueNode, queue?: string): string {
 
 export function connect(node: QueueNode | string): Promise<QueueClient> {
   return createClient({ address: typeof node === 'string' ? node : node.address, timeoutMs: 500, retries: 4 });
-}
-
-/** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; ; attempt++) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms (${attempt + 1} checks) waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Every message of a queue, taken with GET until it answers empty (bounded). */

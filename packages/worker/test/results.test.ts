@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { decodeText } from '@streampy/codec';
 import { seededRandom } from '@streampy/runtime';
 import { collectAsyncResult, collectResult, routeChoice } from '../src/results.js';
-import { keyFraction, messageIdOf, outputKey } from '../src/keys.js';
+import { keyFraction, outputKey } from '../src/keys.js';
 import { BUILTIN_FUNCTIONS, WorkerError } from '../src/index.js';
 
 const texts = (items: { choice: number | undefined; body: Uint8Array }[]): [number | undefined, string][] =>
@@ -76,12 +76,6 @@ describe('routing helpers', () => {
 });
 
 describe('exactly-once keys', () => {
-  it('messageIdOf drops the delivery counter, stable across redeliveries', () => {
-    expect(messageIdOf('1712.1')).toBe('1712');
-    expect(messageIdOf('1712.7')).toBe('1712');
-    expect(messageIdOf('a.b.3')).toBe('a.b');
-  });
-
   it('outputKey is deterministic, protocol-safe and differs on every component', () => {
     const base = outputKey('127.0.0.1:9000', '', '42', 0, 0);
     expect(outputKey('127.0.0.1:9000', '', '42', 0, 0)).toBe(base);

@@ -1,5 +1,5 @@
 import type { Delivery } from '@streampy/codec';
-import type { HostPort } from '@streampy/runtime';
+import type { Clock, HostPort } from '@streampy/runtime';
 
 /**
  * The part of `@streampy/client`'s QueueClient the worker uses. The worker depends on this
@@ -21,6 +21,8 @@ export interface WorkerClientOptions {
   readonly protocol: 'extended' | 'seed';
   readonly timeoutMs?: number;
   readonly retries?: number;
+  /** The worker's clock, for the client's deadlines and retries. */
+  readonly clock?: Clock;
 }
 
 /** Opens a client to one queue node; the default uses `@streampy/client`'s `createClient`. */
