@@ -1,39 +1,25 @@
 /**
- * The on-disk format of the log engine (docs/durability.md has the picture).
+ * Segment files and how to read them (docs/durability.md has the picture).
  *
- * A segment file is an 8-byte magic followed by framed records:
+ * Format 2: the 9-byte magic `SPYLOG2\n\0` (byte 6 is the format version), then records, each
+ * COBS-encoded with its CRC-32 and closed by a 0x00 (records.ts). The first record is a header,
+ * the last one of a sealed segment a seal. Format 1 (the 0.1 release): the magic `SPYLOG1\n`,
+ * then records framed as `u32 LE length | u32 LE CRC | payload`; still read, no longer written.
  *
- *   u32 LE payload length | u32 LE CRC-32 of (length bytes + payload) | payload
- *
- * The payload starts with a one-byte record type. Numbers that are JavaScript numbers in
- * memory (seq, enqueuedAt) are stored as float64 so every value round-trips exactly.
+ * Reading never stops at damage: it reports every damaged byte range and, in format 2, goes on at
+ * the next record boundary (the next 0x00), so one bad record costs only itself.
  */
-import type { StoredMessage } from '../engine.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from 'node:zlib';
+import { cobsDecode } from './cobs.js';
+import type { LogRecord } from './records.js';
+import { decodePayload } from './records.js';
 
-export const SEGMENT_MAGIC = Buffer.from('SPYLOG1\n', 'latin1');
-export const FRAME_HEADER_BYTES = 8;
-/** Sanity bound checked before trusting a length prefix (a corrupt length must not allocate). */
-export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
-/** Removes per record: keeps one record well under MAX_RECORD_BYTES. */
-export const MAX_REMOVES_PER_RECORD = 8192;
-const MAX_KEY_BYTES = 0xffff;
-
-const RecordType = { Append: 1, Remove: 2, Cleared: 3, Floor: 4 } as const;
-
-export type LogRecord =
-  | { readonly type: 'append'; readonly message: StoredMessage }
-  | { readonly type: 'remove'; readonly seqs: readonly number[] }
-  /**
-   * Every message appended in `segment` is removed except those in the inclusive seq
-   * intervals `keep`. Written before a segment holding removes into `segment` is deleted, so
-   * deleting it cannot resurrect anything.
-   */
-  | { readonly type: 'cleared'; readonly segment: number; readonly keep: readonly SeqInterval[] }
-  /** Every seq appended from here on is at least `nextSeq`; survives deletion of older segments. */
-  | { readonly type: 'floor'; readonly nextSeq: number };
-
-export type SeqInterval = readonly [first: number, last: number];
+export const FORMAT_VERSION = 2;
+export const SEGMENT_MAGIC = Buffer.from('SPYLOG2\n\0', 'latin1');
+export const SEGMENT_MAGIC_V1 = Buffer.from('SPYLOG1\n', 'latin1');
+const V1_FRAME_HEADER_BYTES = 8;
+/** Sanity bound checked before trusting a format-1 length prefix (a corrupt length must not allocate). */
+const V1_MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 
@@ -47,165 +33,172 @@ export function segmentIdOf(fileName: string): number | undefined {
   return match?.[1] === undefined ? undefined : Number(match[1]);
 }
 
-function frame(payload: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  out.writeUInt32LE(payload.length, 0);
-  payload.copy(out, FRAME_HEADER_BYTES);
-  out.writeUInt32LE(frameChecksum(out, 0, payload.length), 4);
-  return out;
-}
-
-function frameChecksum(bytes: Uint8Array, frameStart: number, payloadLength: number): number {
-  // One CRC over the length prefix and the payload, skipping the CRC field itself, so a flipped
-  // length bit is caught as surely as a flipped payload bit.
-  const lengthCrc = crc32(bytes, frameStart, frameStart + 4);
-  const payloadStart = frameStart + FRAME_HEADER_BYTES;
-  return (crc32(bytes, payloadStart, payloadStart + payloadLength) ^ lengthCrc) >>> 0;
-}
-
-export function encodeAppend(message: StoredMessage): Buffer {
-  const key = message.key === undefined ? undefined : Buffer.from(message.key, 'utf8');
-  if (key !== undefined && key.length > MAX_KEY_BYTES) throw new RangeError(`idempotency key longer than ${MAX_KEY_BYTES} bytes`);
-  const keyLength = key?.length ?? 0;
-  const payload = Buffer.allocUnsafe(1 + 1 + 8 + 8 + 2 + keyLength + message.body.length);
-  let at = payload.writeUInt8(RecordType.Append, 0);
-  at = payload.writeUInt8(key === undefined ? 0 : 1, at);
-  at = payload.writeDoubleLE(message.seq, at);
-  at = payload.writeDoubleLE(message.enqueuedAt, at);
-  at = payload.writeUInt16LE(keyLength, at);
-  if (key !== undefined) at += key.copy(payload, at);
-  payload.set(message.body, at);
-  return frame(payload);
-}
-
-export function encodeRemove(seqs: readonly number[]): Buffer {
-  const payload = Buffer.allocUnsafe(1 + 4 + 8 * seqs.length);
-  let at = payload.writeUInt8(RecordType.Remove, 0);
-  at = payload.writeUInt32LE(seqs.length, at);
-  for (const seq of seqs) at = payload.writeDoubleLE(seq, at);
-  return frame(payload);
-}
-
-export function encodeCleared(segment: number, keep: readonly SeqInterval[]): Buffer {
-  const payload = Buffer.allocUnsafe(1 + 8 + 4 + 16 * keep.length);
-  let at = payload.writeUInt8(RecordType.Cleared, 0);
-  at = payload.writeDoubleLE(segment, at);
-  at = payload.writeUInt32LE(keep.length, at);
-  for (const [first, last] of keep) {
-    at = payload.writeDoubleLE(first, at);
-    at = payload.writeDoubleLE(last, at);
-  }
-  return frame(payload);
-}
-
-export function encodeFloor(nextSeq: number): Buffer {
-  const payload = Buffer.allocUnsafe(1 + 8);
-  payload.writeUInt8(RecordType.Floor, 0);
-  payload.writeDoubleLE(nextSeq, 1);
-  return frame(payload);
-}
-
-/** Sorted seqs as inclusive runs of consecutive integers (a FIFO queue's live set is one run). */
-export function toIntervals(seqs: Iterable<number>): SeqInterval[] {
-  const sorted = [...seqs].sort((a, b) => a - b);
-  const runs: [number, number][] = [];
-  for (const seq of sorted) {
-    const last = runs.at(-1);
-    if (last !== undefined && seq === last[1] + 1) last[1] = seq;
-    else runs.push([seq, seq]);
-  }
-  return runs;
-}
-
-export function inIntervals(seq: number, intervals: readonly SeqInterval[]): boolean {
-  let low = 0;
-  let high = intervals.length - 1;
-  while (low <= high) {
-    const mid = (low + high) >>> 1;
-    const [first, last] = intervals[mid]!;
-    if (seq < first) high = mid - 1;
-    else if (seq > last) low = mid + 1;
-    else return true;
-  }
-  return false;
-}
-
-/** Where and why a scan stopped before the end of its bytes. */
-export interface ScanStop {
-  readonly offset: number;
+/** Bytes that do not hold valid records, and about how many records they held. */
+export interface DamagedRange {
+  readonly start: number;
+  readonly end: number;
+  readonly records: number;
   readonly reason: string;
 }
 
-/**
- * Calls `visit` for each valid record of a segment's bytes, in order. Returns undefined when
- * every byte was a valid record, else where the first bad or incomplete record starts.
- */
-export function scanSegment(bytes: Buffer, visit: (record: LogRecord) => void): ScanStop | undefined {
-  if (bytes.length < SEGMENT_MAGIC.length) return { offset: 0, reason: 'segment shorter than its header' };
-  if (!bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC)) return { offset: 0, reason: 'not a segment (bad magic)' };
-  let at = SEGMENT_MAGIC.length;
-  while (at < bytes.length) {
-    if (bytes.length - at < FRAME_HEADER_BYTES) return { offset: at, reason: 'incomplete record header' };
-    const length = bytes.readUInt32LE(at);
-    if (length === 0 || length > MAX_RECORD_BYTES) return { offset: at, reason: `implausible record length ${length}` };
-    if (bytes.length - at - FRAME_HEADER_BYTES < length) return { offset: at, reason: 'incomplete record' };
-    if (frameChecksum(bytes, at, length) !== bytes.readUInt32LE(at + 4)) return { offset: at, reason: 'checksum mismatch' };
-    const payloadStart = at + FRAME_HEADER_BYTES;
-    const record = decodePayload(bytes.subarray(payloadStart, payloadStart + length));
-    if (typeof record === 'string') return { offset: at, reason: record };
-    visit(record);
-    at = payloadStart + length;
-  }
-  return undefined;
+export type HeaderRecord = Extract<LogRecord, { type: 'header' }>;
+
+export interface SegmentScan {
+  /** The format the file is in; undefined when it is not a segment of any known format. */
+  readonly version: 1 | 2 | undefined;
+  readonly size: number;
+  /** Valid records read. */
+  readonly records: number;
+  /** Where the last valid record (or the magic) ends. */
+  readonly validEnd: number;
+  /** Every damaged range, in file order. */
+  readonly damage: readonly DamagedRange[];
+  /** The last damaged range when it runs to the end of the file, with nothing valid after it. */
+  readonly tail: DamagedRange | undefined;
+  /** The header record (format 2), when the file starts with a valid one. */
+  readonly header: HeaderRecord | undefined;
+  /** True when the file ends with a seal record (it was closed when the next segment started). */
+  readonly sealed: boolean;
+  /** Seal records whose checksum or byte count disagrees with the bytes they cover. */
+  readonly sealMismatches: readonly string[];
+  /** Set when the header names another segment: its records were not read (a misplaced file). */
+  readonly foreign: string | undefined;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+class DamageList {
+  readonly ranges: DamagedRange[] = [];
 
-/** The record in a checksummed payload, or why it is malformed. */
-function decodePayload(payload: Buffer): LogRecord | string {
-  const type = payload.readUInt8(0);
-  switch (type) {
-    case RecordType.Append: {
-      const fixed = 1 + 1 + 8 + 8 + 2;
-      if (payload.length < fixed) return 'append record too short';
-      const hasKey = payload.readUInt8(1) === 1;
-      const seq = payload.readDoubleLE(2);
-      const enqueuedAt = payload.readDoubleLE(10);
-      const keyLength = payload.readUInt16LE(18);
-      if (payload.length < fixed + keyLength) return 'append record key overruns it';
-      let key: string | undefined;
-      if (hasKey) {
-        try {
-          key = strictUtf8.decode(payload.subarray(fixed, fixed + keyLength));
-        } catch {
-          return 'append record key is not UTF-8';
-        }
-      }
-      // A copy, so a live message does not pin the whole segment buffer in memory.
-      const body = new Uint8Array(payload.subarray(fixed + keyLength));
-      return { type: 'append', message: key === undefined ? { seq, enqueuedAt, body } : { seq, enqueuedAt, key, body } };
-    }
-    case RecordType.Remove: {
-      if (payload.length < 5) return 'remove record too short';
-      const count = payload.readUInt32LE(1);
-      if (payload.length !== 5 + 8 * count) return 'remove record length disagrees with its count';
-      const seqs: number[] = [];
-      for (let i = 0; i < count; i++) seqs.push(payload.readDoubleLE(5 + 8 * i));
-      return { type: 'remove', seqs };
-    }
-    case RecordType.Cleared: {
-      if (payload.length < 13) return 'cleared record too short';
-      const segment = payload.readDoubleLE(1);
-      const count = payload.readUInt32LE(9);
-      if (payload.length !== 13 + 16 * count) return 'cleared record length disagrees with its count';
-      const keep: SeqInterval[] = [];
-      for (let i = 0; i < count; i++) keep.push([payload.readDoubleLE(13 + 16 * i), payload.readDoubleLE(21 + 16 * i)]);
-      return { type: 'cleared', segment, keep };
-    }
-    case RecordType.Floor:
-      if (payload.length !== 9) return 'floor record has the wrong length';
-      return { type: 'floor', nextSeq: payload.readDoubleLE(1) };
-    default:
-      return `unknown record type ${type}`;
+  add(start: number, end: number, records: number, reason: string): void {
+    const last = this.ranges.at(-1);
+    if (last !== undefined && last.end === start) this.ranges[this.ranges.length - 1] = { ...last, end, records: last.records + records };
+    else this.ranges.push({ start, end, records, reason });
   }
+}
+
+/** Reads a segment file's bytes, calling `visit` for each valid record in order. */
+export function scanSegment(bytes: Buffer, segmentId: number, visit: (record: LogRecord) => void): SegmentScan {
+  if (bytes.subarray(0, SEGMENT_MAGIC_V1.length).equals(SEGMENT_MAGIC_V1)) return scanV1(bytes, visit);
+  return scanV2(bytes, segmentId, visit);
+}
+
+function isPrefixOf(bytes: Buffer, magic: Buffer): boolean {
+  return bytes.length < magic.length && magic.subarray(0, bytes.length).equals(bytes);
+}
+
+function scanV2(bytes: Buffer, segmentId: number, visit: (record: LogRecord) => void): SegmentScan {
+  const damage = new DamageList();
+  const sealMismatches: string[] = [];
+  const base = { size: bytes.length, sealMismatches, foreign: undefined };
+  if (bytes.length < SEGMENT_MAGIC.length && (isPrefixOf(bytes, SEGMENT_MAGIC) || isPrefixOf(bytes, SEGMENT_MAGIC_V1))) {
+    // A crash while the segment was being created.
+    const tail = bytes.length === 0 ? undefined : { start: 0, end: bytes.length, records: 0, reason: 'segment shorter than its header' };
+    return { ...base, version: 2, records: 0, validEnd: 0, damage: tail === undefined ? [] : [tail], tail, header: undefined, sealed: false };
+  }
+  let at = SEGMENT_MAGIC.length;
+  const magicOk = bytes.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC);
+  if (!magicOk) {
+    // A damaged magic costs only itself: records are still found after the first boundary.
+    const zero = bytes.indexOf(0);
+    at = zero === -1 ? bytes.length : zero + 1;
+    damage.add(0, at, 0, 'bad magic');
+  }
+  let records = 0;
+  let validEnd = magicOk ? at : 0;
+  let header: HeaderRecord | undefined;
+  let sealEnd = -1;
+  let crcEnd = 0;
+  let crcValue = 0;
+  while (at < bytes.length) {
+    const zero = bytes.indexOf(0, at);
+    if (zero === at) {
+      damage.add(at, at + 1, 0, 'stray zero byte');
+      at++;
+      continue;
+    }
+    const end = zero === -1 ? bytes.length : zero + 1;
+    const record = zero === -1 ? 'record without its closing zero' : readRecord(bytes, at, zero);
+    if (typeof record === 'string') {
+      damage.add(at, end, 1, record);
+      at = end;
+      continue;
+    }
+    if (records === 0 && at === SEGMENT_MAGIC.length && record.type === 'header') {
+      header = record;
+      if (record.segment !== segmentId) {
+        const foreign = `its header says it is segment ${record.segment}`;
+        return { ...base, foreign, version: 2, records: 0, validEnd: at, damage: [{ start: 0, end: bytes.length, records: 0, reason: foreign }], tail: undefined, header, sealed: false };
+      }
+    }
+    if (record.type === 'seal') {
+      crcValue = crc32(bytes.subarray(crcEnd, at), crcValue);
+      crcEnd = at;
+      if (record.covered !== at || record.crc !== crcValue) sealMismatches.push(`the seal at byte ${at} covers ${record.covered} bytes with CRC ${record.crc}, the file has CRC ${crcValue} over its first ${at}`);
+      sealEnd = end;
+    }
+    visit(record);
+    records++;
+    validEnd = end;
+    at = end;
+  }
+  if (records === 0 && header === undefined && damage.ranges.length > 0 && damage.ranges[0]?.reason === 'bad magic') {
+    return { ...base, version: undefined, records: 0, validEnd: 0, damage: [{ start: 0, end: bytes.length, records: 0, reason: 'not a segment (unknown magic, no valid record)' }], tail: undefined, header: undefined, sealed: false };
+  }
+  const last = damage.ranges.at(-1);
+  const tail = last !== undefined && last.end === bytes.length && last.start >= validEnd ? last : undefined;
+  return { ...base, version: 2, records, validEnd, damage: damage.ranges, tail, header, sealed: sealEnd === bytes.length };
+}
+
+/** The record encoded in `bytes[start, zero)`, or why it is not one. */
+function readRecord(bytes: Buffer, start: number, zero: number): LogRecord | string {
+  const decoded = cobsDecode(bytes, start, zero);
+  if (decoded === undefined || decoded.length < 5) return 'malformed record encoding';
+  const payload = Buffer.from(decoded.buffer, decoded.byteOffset, decoded.length - 4);
+  const stored = Buffer.from(decoded.buffer, decoded.byteOffset + decoded.length - 4, 4).readUInt32LE(0);
+  if (crc32(payload) !== stored) return 'checksum mismatch';
+  return decodePayload(payload, true);
+}
+
+/**
+ * Format 1 has no record boundaries to find again: reading stops at the first bad record and
+ * the rest of the file is one damaged range.
+ */
+function scanV1(bytes: Buffer, visit: (record: LogRecord) => void): SegmentScan {
+  let at = SEGMENT_MAGIC_V1.length;
+  let records = 0;
+  let stop: string | undefined;
+  while (at < bytes.length) {
+    stop = v1Record(bytes, at, visit);
+    if (stop !== undefined) break;
+    at += V1_FRAME_HEADER_BYTES + bytes.readUInt32LE(at);
+    records++;
+  }
+  const tail = stop === undefined ? undefined : { start: at, end: bytes.length, records: 1, reason: `${stop} (format 1: the rest of the file is unreadable)` };
+  return {
+    version: 1,
+    size: bytes.length,
+    records,
+    validEnd: at,
+    damage: tail === undefined ? [] : [tail],
+    tail,
+    header: undefined,
+    sealed: false,
+    sealMismatches: [],
+    foreign: undefined,
+  };
+}
+
+function v1Record(bytes: Buffer, at: number, visit: (record: LogRecord) => void): string | undefined {
+  if (bytes.length - at < V1_FRAME_HEADER_BYTES) return 'incomplete record header';
+  const length = bytes.readUInt32LE(at);
+  if (length === 0 || length > V1_MAX_RECORD_BYTES) return `implausible record length ${length}`;
+  if (bytes.length - at - V1_FRAME_HEADER_BYTES < length) return 'incomplete record';
+  // One CRC over the length prefix and the payload, skipping the CRC field itself.
+  const payloadStart = at + V1_FRAME_HEADER_BYTES;
+  const payload = bytes.subarray(payloadStart, payloadStart + length);
+  const checksum = (crc32(payload) ^ crc32(bytes.subarray(at, at + 4))) >>> 0;
+  if (checksum !== bytes.readUInt32LE(at + 4)) return 'checksum mismatch';
+  const record = decodePayload(payload, false);
+  if (typeof record === 'string') return record;
+  visit(record);
+  return undefined;
 }

@@ -1,0 +1,65 @@
+/**
+ * Consistent overhead byte stuffing (COBS): rewrites bytes so that 0x00 never appears in them,
+ * at a cost of one byte per 254 plus one. Format 2 of the log ends every record with a 0x00, so
+ * the only zero bytes in a healthy segment are record boundaries: after damage, recovery finds the
+ * next record at the next zero, and no message body, whatever a client put in it, can ever pose
+ * as a record boundary (a plain sync marker could be forged by a body that contains it).
+ *
+ * The encoding is a sequence of blocks `code, code - 1 bytes`. A block with code < 0xff stands
+ * for its bytes followed by a zero, except the last block; a 0xff block has no zero after it and
+ * is never last.
+ */
+
+const MAX_RUN = 254;
+
+/** The most bytes `cobsEncode` writes for `length` input bytes. */
+export function cobsMaxLength(length: number): number {
+  return length + Math.floor(length / MAX_RUN) + 1;
+}
+
+/** Encodes `src` into `out` from `at` (which must have `cobsMaxLength` bytes of room); returns where it ended. */
+export function cobsEncode(src: Uint8Array, out: Uint8Array, at: number): number {
+  let start = 0;
+  for (;;) {
+    let zero = src.indexOf(0, start);
+    if (zero === -1) zero = src.length;
+    // The run src[start, zero) goes out as full 254-byte blocks and one short block.
+    while (zero - start >= MAX_RUN) {
+      out[at++] = 0xff;
+      out.set(src.subarray(start, start + MAX_RUN), at);
+      at += MAX_RUN;
+      start += MAX_RUN;
+    }
+    const run = zero - start;
+    out[at++] = run + 1;
+    if (run > 16) out.set(src.subarray(start, zero), at);
+    else for (let i = 0; i < run; i++) out[at + i] = src[start + i]!;
+    at += run;
+    if (zero === src.length) return at;
+    start = zero + 1;
+  }
+}
+
+/**
+ * Decodes the encoded bytes `src[start, end)` (a record without its closing zero) into a new
+ * array, or returns undefined when they are not a valid encoding (damage).
+ */
+export function cobsDecode(src: Uint8Array, start: number, end: number): Uint8Array | undefined {
+  if (start >= end) return undefined;
+  const out = new Uint8Array(end - start);
+  let length = 0;
+  let at = start;
+  while (at < end) {
+    const code = src[at]!;
+    if (code === 0) return undefined;
+    const next = at + code;
+    if (next > end) return undefined;
+    out.set(src.subarray(at + 1, next), length);
+    length += code - 1;
+    at = next;
+    if (code !== 0xff) {
+      if (at < end) out[length++] = 0;
+    } else if (at === end) return undefined;
+  }
+  return out.subarray(0, length);
+}
