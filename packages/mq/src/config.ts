@@ -47,7 +47,8 @@ export interface QueueNodeOptions {
 /** The options checked, with every default filled in. */
 export interface NodeConfig {
   readonly address: HostPort;
-  readonly engine: EngineFactory;
+  /** The engine factory, made once the node's logger exists: the log engine reports damage and I/O errors to it. */
+  readonly engines: (logger: Logger, clock: Clock) => EngineFactory;
   readonly dataDir: string | undefined;
   readonly limits: LocalLimits;
   readonly leaseMs: number;
@@ -92,20 +93,26 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
   }
   const dataDir = options.dataDir;
   const fsync = options.fsync ?? 10;
-  const engine: EngineFactory =
-    options.engine ?? (dataDir === undefined ? () => createMemoryEngine() : (name) => createLogEngine({ dir: join(dataDir, name), fsync }));
   const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes, DEFAULT_MAX_FRAME_BYTES, 1024, DEFAULT_MAX_FRAME_BYTES);
+  const limits: LocalLimits = {
+    maxMessages: integer('maxMessages', options.maxMessages, Number.MAX_SAFE_INTEGER),
+    maxBytes: integer('maxBytes', options.maxBytes, Number.MAX_SAFE_INTEGER),
+    maxDeliveries: integer('maxDeliveries', options.maxDeliveries, 5, 1, MAX_DELIVERIES),
+    dedupWindowMs: integer('dedupWindowMs', options.dedupWindowMs, 300_000, 0),
+    maxDedupKeys: integer('maxDedupKeys', options.maxDedupKeys, 100_000, 0),
+  };
+  const given = options.engine;
+  const engines = (logger: Logger, clock: Clock): EngineFactory => {
+    if (given !== undefined) return given;
+    if (dataDir === undefined) return () => createMemoryEngine();
+    // Keys stay known across segment reclaim for as long as the node's dedup window.
+    return (name) => createLogEngine({ dir: join(dataDir, name), fsync, logger, keyWindowMs: limits.dedupWindowMs, now: () => clock.now() });
+  };
   return {
     address: hostPort('address', options.address ?? '127.0.0.1:0'),
-    engine,
+    engines,
     dataDir,
-    limits: {
-      maxMessages: integer('maxMessages', options.maxMessages, Number.MAX_SAFE_INTEGER),
-      maxBytes: integer('maxBytes', options.maxBytes, Number.MAX_SAFE_INTEGER),
-      maxDeliveries: integer('maxDeliveries', options.maxDeliveries, 5, 1, MAX_DELIVERIES),
-      dedupWindowMs: integer('dedupWindowMs', options.dedupWindowMs, 300_000, 0),
-      maxDedupKeys: integer('maxDedupKeys', options.maxDedupKeys, 100_000, 0),
-    },
+    limits,
     leaseMs: integer('leaseMs', options.leaseMs, 30_000, 1, PROTOCOL_LIMITS.maxLeaseMs),
     deadLetter: deadLetterOf(options.deadLetter ?? 'dead'),
     maxDatagramBytes,

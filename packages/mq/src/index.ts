@@ -5,6 +5,6 @@ export { MAX_MESSAGE_BYTES, maxMessageBytesFor } from './limits.js';
 export { MqError } from './errors.js';
 export type { MqErrorCode } from './errors.js';
 export { createMemoryEngine } from './storage/memory.js';
-export { DEFAULT_SEGMENT_BYTES, LogCorruptionError, createLogEngine } from './storage/log.js';
-export type { LogEngine, LogEngineOptions, LogEngineStats } from './storage/log.js';
+export { DEFAULT_SEGMENT_BYTES, LogCorruptionError, createLogEngine, verifyDataDir } from './storage/log.js';
+export type { DataDirReport, LogEngine, LogEngineOptions, LogEngineStats, QueueVerifyReport, SegmentDamage } from './storage/log.js';
 export type { EngineFactory, FsyncPolicy, RecoveredState, StorageEngine, StoredMessage } from './storage/engine.js';

@@ -11,6 +11,7 @@ import { RequestReader } from './requests.js';
 import { Scheduler } from './scheduler.js';
 import { UdpServer } from './server.js';
 import { RecentBodies, newCounters, nodeStats, type NodeStats } from './stats.js';
+import type { StorageEngine } from './storage/engine.js';
 import { ThrottledLog } from './throttled-log.js';
 
 export type { QueueNodeOptions } from './config.js';
@@ -64,7 +65,8 @@ class Node {
     const address = await this.#server.bind();
     const logger = this.#makeLogger(address);
     const config = this.#config;
-    const registry = new Registry((name) => this.#openLocal(name, context), config.maxQueues, logger);
+    const engines = config.engines(logger, this.#clock);
+    const registry = new Registry((name) => this.#openLocal(name, engines(name), context), config.maxQueues, logger);
     this.#registry = registry;
     const { deadLetter } = config;
     try {
@@ -142,8 +144,7 @@ class Node {
     return logger;
   }
 
-  async #openLocal(name: string, context: LocalContext): Promise<LocalBackend> {
-    const engine = this.#config.engine(name);
+  async #openLocal(name: string, engine: StorageEngine, context: LocalContext): Promise<LocalBackend> {
     const isDeadLetterQueue = typeof this.#config.deadLetter === 'string' && name === this.#config.deadLetter;
     const backend = await LocalBackend.open(name, engine, context, isDeadLetterQueue);
     this.#logger?.info('queue opened', { queue: name, engine: engine.kind, recovered: backend.size() });

@@ -119,7 +119,7 @@ describe('STATS', () => {
     expect(stats.datagramsOut).toBe(9);
     expect(stats.uptimeMs).toBeGreaterThanOrEqual(0);
     expect(stats.queues.default).toEqual({
-      size: 6, leased: 0, delayed: 0, bytes: 10 + 50, puts: 7, gets: 1, reserves: 0, acks: 0, nacks: 0,
+      size: 6, leased: 0, delayed: 0, bytes: 10 + 50, puts: 7, gets: 1, reserves: 0, acks: 0, nacks: 0, extends: 0,
       redeliveries: 0, deadLettered: 0, duplicates: 0, rejectedFull: 0,
     });
     expect(stats.recent).toEqual(['m3', 'm4', 'm5', 'm6', 'L'.repeat(40)]);

@@ -101,6 +101,8 @@ export class LocalBackend implements QueueBackend {
     reserves: 0,
     acks: 0,
     nacks: 0,
+    /** Accepted EXTENDs: lets an observer see a lease kept alive without waiting for a redelivery that must not come. */
+    extends: 0,
     redeliveries: 0,
     deadLettered: 0,
     duplicates: 0,
@@ -194,6 +196,7 @@ export class LocalBackend implements QueueBackend {
     if (message === undefined) return false;
     message.dueAt = this.#context.clock.now() + leaseMs;
     this.#context.scheduler.schedule(message);
+    this.#counters.extends++;
     return true;
   }
 
@@ -201,8 +204,11 @@ export class LocalBackend implements QueueBackend {
     return this.#ready.length;
   }
 
-  stats(): QueueStats {
-    return { size: this.#ready.length, leased: this.#leased, delayed: this.#delayed, bytes: this.#bytes, ...this.#counters };
+  /** The queue's counters, and its engine's under `storage` when it keeps any (the log engine's I/O and damage counts). */
+  stats(): QueueStats & { readonly storage?: Readonly<Record<string, number>> } {
+    const stats = { size: this.#ready.length, leased: this.#leased, delayed: this.#delayed, bytes: this.#bytes, ...this.#counters };
+    const storage = this.#engine.stats?.();
+    return storage === undefined ? stats : { ...stats, storage };
   }
 
   async close(): Promise<void> {

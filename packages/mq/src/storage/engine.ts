@@ -51,6 +51,8 @@ export interface StorageEngine {
   /** True when the node must await `flush()` before acknowledging a put (the log engine, under every policy). */
   readonly syncBeforeAck: boolean;
   close(): Promise<void>;
+  /** Counters of the engine for STATS (writes, fsyncs, damage found at open, failed writes...), if it keeps any. */
+  stats?(): Readonly<Record<string, number>>;
 }
 
 /** Makes the engine of one named queue. */

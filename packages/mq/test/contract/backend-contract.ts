@@ -169,6 +169,7 @@ export function describeBackendContract(name: string, makeHarness: HarnessFactor
       expect(backend.stats()).toMatchObject({ leased: 1 });
       expect(await backend.ack(lease.token)).toBe(true);
       expect(await backend.extend(lease.token, 1_000)).toBe(false);
+      expect(backend.stats()).toMatchObject({ extends: 1, redeliveries: 0 });
     });
 
     it('dead-letters a message after maxDeliveries expired leases, and one nacked on its last delivery', async () => {
