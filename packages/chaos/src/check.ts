@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@streampy/client';
-import type { Delivery } from '@streampy/codec';
+import { checkInteger, checkName, parseLeaseToken, type Delivery, type NodeStats } from '@streampy/codec';
 import type { HostPort, Logger } from '@streampy/runtime';
-import { ChaosError } from './errors.js';
+import { validated } from './errors.js';
 import { encodeCheckMessage, verifyCheckMessage } from './message.js';
 
 /** How the checker reads the sink. */
@@ -92,13 +92,12 @@ function isTransient(error: unknown): boolean {
 }
 
 /**
- * The stored message a delivery is of, when its token reads `<message>.<delivery count>` (as
- * @streampy/mq's tokens do): every redelivery of one message shares it, while two stored
- * copies of the same content never do.
+ * The stored message a delivery is of, when its token is a lease token of the codec's format:
+ * every redelivery of one message shares its message id, while two stored copies of the same
+ * content never do.
  */
 function identityOf(delivery: Delivery): string | undefined {
-  const suffix = `.${delivery.deliveries}`;
-  return delivery.token.endsWith(suffix) && delivery.token.length > suffix.length ? delivery.token.slice(0, -suffix.length) : undefined;
+  return parseLeaseToken(delivery.token)?.messageId;
 }
 
 interface Holdings {
@@ -110,27 +109,19 @@ interface Holdings {
   readonly activity: number;
 }
 
-const ACTIVITY_COUNTERS = ['puts', 'duplicates', 'gets', 'reserves', 'acks', 'nacks', 'deadLettered'] as const;
-
-/** What a node's default queue holds, from its STATS reply; undefined when the reply has another shape. */
-function holdingsOf(stats: Readonly<Record<string, unknown>>): Holdings | undefined {
-  const queue = (stats.queues as Record<string, Record<string, unknown> | undefined> | undefined)?.default;
+/** What a node's default queue holds, from its typed STATS; undefined before the queue exists. */
+function holdingsOf(stats: NodeStats): Holdings | undefined {
+  const queue = stats.queues.default;
   if (queue === undefined) return undefined;
-  const number = (name: string): number => (typeof queue[name] === 'number' ? queue[name] : Number.NaN);
-  const holdings = {
-    ready: number('size'),
-    inFlight: number('leased') + number('delayed'),
-    activity: ACTIVITY_COUNTERS.reduce((sum, name) => sum + number(name), 0),
+  return {
+    ready: queue.size,
+    inFlight: queue.leased + queue.delayed,
+    activity: queue.puts + queue.duplicates + queue.gets + queue.reserves + queue.acks + queue.nacks + queue.deadLettered,
   };
-  return Number.isNaN(holdings.ready + holdings.inFlight + holdings.activity) ? undefined : holdings;
 }
 
 function integer(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  const result = value ?? fallback;
-  if (!Number.isInteger(result) || result < min || result > max) {
-    throw new ChaosError('ERR_BAD_OPTION', `${name} must be an integer from ${min} to ${max}, got ${String(result)}`);
-  }
-  return result;
+  return validated('ERR_BAD_OPTION', () => checkInteger(name, value ?? fallback, min, max));
 }
 
 /**
@@ -148,7 +139,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const tailMs = integer('tailMs', options.tailMs, 1000, 0, 3_600_000);
   const deadlineMs = integer('deadlineMs', options.deadlineMs, 30_000 + 10 * messages, 1, 86_400_000);
   const runId = options.runId ?? randomBytes(5).toString('hex');
-  if (!/^[A-Za-z0-9_.-]{1,32}$/.test(runId)) throw new ChaosError('ERR_BAD_OPTION', `runId must be 1-32 characters of A-Z a-z 0-9 _ . -, got "${runId}"`);
+  validated('ERR_BAD_OPTION', () => checkName('runId', runId, 'ERR_BAD_OPTION', 32));
   const drain = options.drain ?? 'reserve';
   const log = options.logger;
   const clientOptions = { timeoutMs: options.timeoutMs ?? 200, retries: options.retries ?? 4 };

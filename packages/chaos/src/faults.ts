@@ -1,5 +1,6 @@
-import { ChaosError } from './errors.js';
+import { checkInteger } from '@streampy/codec';
 import type { Random } from '@streampy/runtime';
+import { ChaosError, validated } from './errors.js';
 
 /**
  * Faults applied to each datagram travelling in one direction. Probabilities are 0..1 and
@@ -35,9 +36,7 @@ function checkProbability(name: string, value: number | undefined): void {
 }
 
 function checkDelay(value: number, name = 'delayMs'): void {
-  if (!Number.isInteger(value) || value < 0 || value > 60_000) {
-    throw new ChaosError('ERR_BAD_FAULT_SPEC', `${name} must be a whole number of ms between 0 and 60000, got ${String(value)}`);
-  }
+  validated('ERR_BAD_FAULT_SPEC', () => checkInteger(`${name} (ms)`, value, 0, 60_000));
 }
 
 /** Throws `ChaosError` `ERR_BAD_FAULT_SPEC` unless every field is in range. */

@@ -1,7 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
+import { checkInteger } from '@streampy/codec';
 import { deriveSeed, formatHostPort, parseHostPort, seededRandom, type HostPort, type Logger } from '@streampy/runtime';
-import { ChaosError } from './errors.js';
+import { ChaosError, validated } from './errors.js';
 import { createFaultDecider, validateFaultSpec, type FaultDecision, type FaultSpec } from './faults.js';
 
 export interface FaultProxyOptions {
@@ -181,8 +182,7 @@ async function resolve(address: string | HostPort, what: string): Promise<HostPo
 
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new ChaosError('ERR_BAD_OPTION', `${name} must be a positive integer, got ${String(value)}`);
-  return value;
+  return validated('ERR_BAD_OPTION', () => checkInteger(name, value, 1, Number.MAX_SAFE_INTEGER));
 }
 
 function bind(socket: Socket, host: string, port: number): Promise<void> {

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { createQueueNode } from '@streampy/mq';
 import { createLogger, formatHostPort, parseHostPort } from '@streampy/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openEcho, waitFor } from './udp.js';
+import { waitFor } from '@streampy/testing';
+import { openEcho } from './udp.js';
 
 const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url));
 
@@ -42,7 +43,7 @@ describe('streampy-proxy', () => {
     const echo = await openEcho();
     cleanups.push(() => echo.close());
     const proxy = run('proxy-cli.js', ['--target', formatHostPort(echo.address), '--dup-to-target', '1', '--seed', '3', '--json', '--log-level', 'warn']);
-    await waitFor('the ready line', () => proxy.lines.length > 0);
+    await waitFor(() => proxy.lines.length > 0, { what: 'the ready line' });
     const match = /^streampy-proxy listening on (\S+) -> (\S+)$/.exec(proxy.lines[0] ?? '');
     expect(match?.[2]).toBe(formatHostPort(echo.address));
     const { openPeer } = await import('./udp.js');
@@ -50,7 +51,7 @@ describe('streampy-proxy', () => {
     cleanups.push(() => client.close());
     for (let i = 0; i < 5; i++) client.send(`m${i}`, parseHostPort(match?.[1] ?? ''));
     // Every datagram is duplicated on the way in; the replies come back undisturbed.
-    await waitFor('10 echoes', () => client.received.length === 10);
+    await waitFor(() => client.received.length === 10, { what: '10 echoes' });
     proxy.child.kill('SIGTERM');
     expect(await proxy.exit).toBe(0);
     const counts = JSON.parse(proxy.lines.at(-1) ?? '{}') as { seed: number; toTarget: Record<string, number>; toClient: Record<string, number> };

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '@streampy/runtime';
 import { createFaultDecider, createFaultProxy, type DirectionStats, type FaultProxy, type FaultProxyOptions } from '../src/index.js';
-import { openEcho, openPeer, portIsFree, waitFor, type Peer } from './udp.js';
+import { waitFor } from '@streampy/testing';
+import { openEcho, openPeer, portIsFree, type Peer } from './udp.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -34,7 +35,7 @@ describe('createFaultProxy', () => {
     const proxy = await proxyTo(echo);
     expect(proxy.address.port).not.toBe(echo.address.port);
     client.send('hello', proxy.address);
-    await waitFor('the echo', () => client.received.length === 1);
+    await waitFor(() => client.received.length === 1, { what: 'the echo' });
     expect(texts(client)).toEqual(['echo:hello']);
     expect(client.received[0]?.from.port).toBe(proxy.address.port);
     const stats = proxy.stats();
@@ -50,7 +51,7 @@ describe('createFaultProxy', () => {
       a.send(`a${i}`, proxy.address);
       b.send(`b${i}`, proxy.address);
     }
-    await waitFor('both echoes', () => a.received.length === 5 && b.received.length === 5);
+    await waitFor(() => a.received.length === 5 && b.received.length === 5, { what: 'both echoes' });
     expect(texts(a).sort()).toEqual(['echo:a0', 'echo:a1', 'echo:a2', 'echo:a3', 'echo:a4']);
     expect(texts(b).sort()).toEqual(['echo:b0', 'echo:b1', 'echo:b2', 'echo:b3', 'echo:b4']);
     const upstreamPorts = new Set(echo.received.map((r) => r.from.port));
@@ -64,12 +65,12 @@ describe('createFaultProxy', () => {
     const [a, b] = [await peer(), await peer()];
     const proxy = await proxyTo(echo, { maxSessions: 1 });
     a.send('a', proxy.address);
-    await waitFor('a echo', () => a.received.length === 1);
+    await waitFor(() => a.received.length === 1, { what: 'a echo' });
     b.send('b', proxy.address);
-    await waitFor('b echo', () => b.received.length === 1);
+    await waitFor(() => b.received.length === 1, { what: 'b echo' });
     expect(proxy.stats()).toMatchObject({ sessions: 1, sessionsOpened: 2, sessionsClosed: 1 });
     a.send('a again', proxy.address);
-    await waitFor('a echo again', () => a.received.length === 2);
+    await waitFor(() => a.received.length === 2, { what: 'a echo again' });
     // a's session was closed to make room for b's, so a comes back through a new upstream socket.
     expect(echo.received[2]?.from.port).not.toBe(echo.received[0]?.from.port);
     expect(proxy.stats()).toMatchObject({ sessions: 1, sessionsOpened: 3, sessionsClosed: 2 });
@@ -80,8 +81,8 @@ describe('createFaultProxy', () => {
     const client = await peer();
     const proxy = await proxyTo(echo, { sessionIdleMs: 100 });
     client.send('x', proxy.address);
-    await waitFor('the echo', () => client.received.length === 1);
-    await waitFor('idle expiry', () => proxy.stats().sessions === 0);
+    await waitFor(() => client.received.length === 1, { what: 'the echo' });
+    await waitFor(() => proxy.stats().sessions === 0, { what: 'idle expiry' });
     expect(proxy.stats()).toMatchObject({ sessionsOpened: 1, sessionsClosed: 1 });
   });
 
@@ -106,9 +107,9 @@ describe('createFaultProxy', () => {
       const client = await peer();
       const proxy = await proxyTo(sink, { seed, toTarget: { drop: 0.3, duplicate: 0.2, corrupt: 0.2 } });
       for (let i = 0; i < 200; i++) client.send(`message-${i}`, proxy.address);
-      await waitFor('all 200 decided', () => proxy.stats().toTarget.received === 200);
+      await waitFor(() => proxy.stats().toTarget.received === 200, { what: 'all 200 decided' });
       const { forwarded } = proxy.stats().toTarget;
-      await waitFor('all forwarded arrive', () => sink.received.length === forwarded);
+      await waitFor(() => sink.received.length === forwarded, { what: 'all forwarded arrive' });
       return texts(sink);
     };
     const first = await arrivals(7);
@@ -123,10 +124,10 @@ describe('createFaultProxy', () => {
     const faults = { drop: 0.2, duplicate: 0.1, reorder: 0.1, delayMs: [0, 3] as [number, number], corrupt: 0.05 };
     const proxy = await proxyTo(echo, { seed: 1, toTarget: faults, toClient: faults });
     for (let i = 0; i < 300; i++) client.send(`m${i}`, proxy.address);
-    await waitFor('quiescence', () => {
+    await waitFor(() => {
       const s = proxy.stats();
       return s.toTarget.received === 300 && s.toTarget.pending === 0 && s.toClient.received === echo.received.length && s.toClient.pending === 0 && client.received.length === s.toClient.forwarded;
-    });
+    }, { what: 'quiescence' });
     const { toTarget, toClient } = proxy.stats();
     expect(balanced(toTarget) && balanced(toClient)).toBe(true);
     expect(echo.received.length).toBe(toTarget.forwarded);
@@ -145,10 +146,10 @@ describe('createFaultProxy', () => {
     const client = await peer();
     const proxy = await proxyTo(sink, { toTarget: { drop: 1 } });
     for (let i = 0; i < 50; i++) client.send(`x${i}`, proxy.address);
-    await waitFor('all decided', () => proxy.stats().toTarget.received === 50);
+    await waitFor(() => proxy.stats().toTarget.received === 50, { what: 'all decided' });
     // A datagram sent straight to the sink afterwards: once it is in, nothing else is on its way.
     client.send('control', sink.address);
-    await waitFor('the control datagram', () => sink.received.length > 0);
+    await waitFor(() => sink.received.length > 0, { what: 'the control datagram' });
     expect(texts(sink)).toEqual(['control']);
     expect(proxy.stats().toTarget).toMatchObject({ received: 50, dropped: 50, forwarded: 0 });
   });
@@ -158,7 +159,7 @@ describe('createFaultProxy', () => {
     const client = await peer();
     const proxy = await proxyTo(sink, { toTarget: { duplicate: 1 } });
     for (let i = 0; i < 20; i++) client.send(`d${i}`, proxy.address);
-    await waitFor('40 arrivals', () => sink.received.length === 40);
+    await waitFor(() => sink.received.length === 40, { what: '40 arrivals' });
     const counts = new Map<string, number>();
     for (const text of texts(sink)) counts.set(text, (counts.get(text) ?? 0) + 1);
     expect(counts.size).toBe(20);
@@ -172,7 +173,7 @@ describe('createFaultProxy', () => {
     const proxy = await proxyTo(sink, { toTarget: { reorder: 1 }, reorderHoldMs: 30 });
     const sent = Array.from({ length: 11 }, (_, i) => `r${i}`);
     for (const text of sent) client.send(text, proxy.address);
-    await waitFor('all 11, the last one by timeout', () => sink.received.length === 11);
+    await waitFor(() => sink.received.length === 11, { what: 'all 11, the last one by timeout' });
     expect([...texts(sink)].sort()).toEqual([...sent].sort());
     expect(texts(sink)).not.toEqual(sent);
     expect(proxy.stats().toTarget).toMatchObject({ received: 11, forwarded: 11, pending: 0 });
@@ -185,7 +186,7 @@ describe('createFaultProxy', () => {
     const proxy = await proxyTo(sink, { toTarget: { corrupt: 1 } });
     const sent = Array.from({ length: 30 }, (_, i) => Buffer.from(`payload-${i}`));
     for (const data of sent) client.send(data, proxy.address);
-    await waitFor('30 arrivals', () => sink.received.length === 30);
+    await waitFor(() => sink.received.length === 30, { what: '30 arrivals' });
     sink.received.forEach(({ data }, i) => {
       const original = sent[i] as Buffer;
       expect(data.length).toBe(original.length);
@@ -199,7 +200,7 @@ describe('createFaultProxy', () => {
     const client = await peer();
     const proxy = await createFaultProxy({ target: echo.address, toClient: { delayMs: 10_000 } });
     client.send('hold me', proxy.address);
-    await waitFor('a delayed reply', () => proxy.stats().toClient.pending === 1);
+    await waitFor(() => proxy.stats().toClient.pending === 1, { what: 'a delayed reply' });
     const upstream = echo.received[0]?.from;
     expect(upstream).toBeDefined();
     await proxy.close();
