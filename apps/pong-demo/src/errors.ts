@@ -1,3 +1,6 @@
+import { StreampyError } from '@streampy/codec';
+
+/** Codes of pong-demo errors, from the one table of `@streampy/codec` (`ERROR_CODES`). */
 export type DemoErrorCode =
   /** A child node could not be started or did not say it was ready. */
   | 'ERR_CHILD_START'
@@ -7,12 +10,6 @@ export type DemoErrorCode =
   | 'ERR_QUEUE';
 
 /** Why a pong-demo run failed; callers branch on `code`. */
-export class DemoError extends Error {
+export class DemoError extends StreampyError<DemoErrorCode> {
   override readonly name = 'DemoError';
-  readonly code: DemoErrorCode;
-
-  constructor(code: DemoErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
 }

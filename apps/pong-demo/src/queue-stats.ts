@@ -1,3 +1,5 @@
+import type { NodeStats } from '@streampy/codec';
+
 /** What the demo reads from a queue node's STATS reply. */
 export interface QueueCounts {
   /** Ready to be taken. */
@@ -12,34 +14,11 @@ export interface QueueCounts {
   readonly recent: readonly string[];
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function count(record: Record<string, unknown>, key: string): number {
-  const value = record[key];
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
-}
-
-/**
- * Reads the default queue's counts out of a STATS object; undefined when it has none.
- * Counters a node does not report read as 0, so an older node still shows a game.
- */
-export function readQueueCounts(stats: unknown): QueueCounts | undefined {
-  if (!isRecord(stats) || !isRecord(stats.queues)) return undefined;
+/** The default queue's counts out of a node's STATS (typed and checked by the codec); undefined before the queue exists. */
+export function readQueueCounts(stats: NodeStats): QueueCounts | undefined {
   const queue = stats.queues.default;
-  if (!isRecord(queue)) return undefined;
-  return {
-    ready: count(queue, 'size'),
-    leased: count(queue, 'leased'),
-    delayed: count(queue, 'delayed'),
-    puts: count(queue, 'puts'),
-    recent: strings(stats.recent ?? queue.recent),
-  };
+  if (queue === undefined) return undefined;
+  return { ready: queue.size, leased: queue.leased, delayed: queue.delayed, puts: queue.puts, recent: stats.recent ?? [] };
 }
 
 /** Balls the queue node holds, whatever state they are in. */

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@streampy/testing';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -84,16 +85,6 @@ function summaryOf(stdout: string): Summary {
   return JSON.parse(line) as Summary;
 }
 
-async function waitFor(what: string, condition: () => boolean, deadlineMs = RUN_DEADLINE_MS): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (let polls = 0; polls < deadlineMs / 20 + 1; polls++) {
-    if (condition()) return;
-    if (Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** The demo waits for its children's exits, so they must be gone the moment it has exited. */
 function expectAllDead(pids: readonly number[]): void {
   for (const pid of pids) started.add(pid);
@@ -147,7 +138,7 @@ describe('pong-demo, as a real process with a real queue node and worker', () =>
   it('stops itself and every child on SIGINT mid-run, exit 0, balls conserved', async () => {
     const run = demo([]);
     // Plain progress lines (stdout is no TTY): wait until rounds are being played.
-    await waitFor('a progress line with rounds played', () => /rounds=[1-9]/.test(run.stdout()));
+    await waitFor(() => /rounds=[1-9]/.test(run.stdout()), { what: 'a progress line with rounds played', timeoutMs: RUN_DEADLINE_MS });
     const seeded = /"event":"balls seeded".*?"queue":(\d+),"worker":(\d+)/.exec(run.stderr());
     expect(seeded, run.stderr()).not.toBeNull();
     const pids = [Number(seeded?.[1]), Number(seeded?.[2])];
@@ -162,7 +153,7 @@ describe('pong-demo, as a real process with a real queue node and worker', () =>
 
   it('fails with exit 1 when the worker dies mid-run, and stops the queue node too', async () => {
     const run = demo(['--json']);
-    await waitFor('the balls to be seeded', () => run.stderr().includes('"event":"balls seeded"'));
+    await waitFor(() => run.stderr().includes('"event":"balls seeded"'), { what: 'the balls to be seeded', timeoutMs: RUN_DEADLINE_MS });
     const seeded = /"queue":(\d+),"worker":(\d+)/.exec(run.stderr());
     const [queue, worker] = [Number(seeded?.[1]), Number(seeded?.[2])];
     started.add(queue).add(worker);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { NodeStats, QueueStats } from '@streampy/codec';
 import type { Snapshot, Summary } from '../src/game.js';
 import { readQueueCounts, ballsHeld } from '../src/queue-stats.js';
 import { ballVerdict, renderLine, renderScreen, renderSummary } from '../src/view.js';
@@ -21,18 +22,25 @@ function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
   };
 }
 
+const QUEUE: QueueStats = { size: 0, leased: 0, delayed: 0, bytes: 0, puts: 0, gets: 0, reserves: 0, acks: 0, nacks: 0, redeliveries: 0, deadLettered: 0, duplicates: 0, rejectedFull: 0 };
+
+/** A node's STATS with every counter 0 but those given. */
+function nodeStats(queues: Record<string, Partial<QueueStats>>, recent?: string[]): NodeStats {
+  const base = { address: '127.0.0.1:1', engine: 'memory', uptimeMs: 0, datagramsIn: 0, datagramsOut: 0, framesIn: 0, badFrames: 0, unknownVerbs: 0, badRequests: 0, errors: 0, sendErrors: 0, deadLettersForwarded: 0, deadLettersPending: 0 };
+  const filled = Object.fromEntries(Object.entries(queues).map(([name, counters]) => [name, { ...QUEUE, ...counters }]));
+  return recent === undefined ? { ...base, queues: filled } : { ...base, queues: filled, recent };
+}
+
 describe('readQueueCounts', () => {
   it('reads the default queue and the recent bodies', () => {
-    const stats = { queues: { default: { size: 2, leased: 1, delayed: 4, puts: 9, gets: 3 } }, recent: ['ping', 7, 'pong'] };
-    const read = readQueueCounts(stats);
+    const read = readQueueCounts(nodeStats({ default: { size: 2, leased: 1, delayed: 4, puts: 9, gets: 3 }, other: { size: 50 } }, ['ping', 'pong']));
     expect(read).toEqual({ ready: 2, leased: 1, delayed: 4, puts: 9, recent: ['ping', 'pong'] });
     expect(read && ballsHeld(read)).toBe(7);
   });
 
-  it('reads missing counters as 0 and rejects STATS without a default queue', () => {
-    expect(readQueueCounts({ queues: { default: { size: 1 } } })).toEqual({ ready: 1, leased: 0, delayed: 0, puts: 0, recent: [] });
-    expect(readQueueCounts({ queues: {} })).toBeUndefined();
-    expect(readQueueCounts(null)).toBeUndefined();
+  it('shows no recent bodies when the node sends none, and nothing before the default queue exists', () => {
+    expect(readQueueCounts(nodeStats({ default: { size: 1 } }))).toEqual({ ready: 1, leased: 0, delayed: 0, puts: 0, recent: [] });
+    expect(readQueueCounts(nodeStats({}))).toBeUndefined();
   });
 });
 
