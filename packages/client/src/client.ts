@@ -15,10 +15,17 @@ function idPrefix(): string {
   return randomInt(36 ** 4, 36 ** 5).toString(36);
 }
 
-function putItem(item: PutManyItem): { body: Uint8Array; key: string | undefined } {
-  if (typeof item === 'string' || item instanceof Uint8Array) return { body: bodyOf(item), key: undefined };
-  return { body: bodyOf(item.message), key: item.key };
+/** The message and key of one `putMany` item. */
+function itemBody(item: PutManyItem): Uint8Array {
+  return typeof item === 'string' || item instanceof Uint8Array ? bodyOf(item) : bodyOf(item.message);
 }
+
+function itemKey(item: PutManyItem): string | undefined {
+  return typeof item === 'string' || item instanceof Uint8Array ? undefined : item.key;
+}
+
+/** What the replies of a `putMany` group are read against: every frame is an extended PUT. */
+const PUT_GROUP: Request = { verb: 'PUT', body: new Uint8Array(0) };
 
 function rejected(error: unknown): Promise<never> {
   return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -65,8 +72,8 @@ class NodeClient implements QueueClient {
       // Seed requests go one at a time anyway: no frames to pack.
       return Promise.all(
         messages.map((item) => {
-          const { body, key } = putItem(item);
-          return this.put(body, key === undefined ? withQueue({}, options?.queue) : withQueue({ key }, options?.queue)).then(
+          const key = itemKey(item);
+          return this.put(itemBody(item), key === undefined ? withQueue({}, options?.queue) : withQueue({ key }, options?.queue)).then(
             (value): PutManyResult => ({ status: 'fulfilled', value }),
             (reason: unknown): PutManyResult => ({ status: 'rejected', reason: reason instanceof ClientError ? reason : new ClientError('ERR_BAD_REPLY', String(reason)) }),
           );
@@ -81,14 +88,13 @@ class NodeClient implements QueueClient {
       const frames: Uint8Array[] = [];
       const first = this.#correlator.reserveCounters(messages.length);
       for (const item of messages) {
-        const { body, key } = putItem(item);
-        const request: { verb: 'PUT'; body: Uint8Array; key?: string; queue?: string } = { verb: 'PUT', body };
+        const key = itemKey(item);
+        const request: { verb: 'PUT'; body: Uint8Array; key?: string; queue?: string } = { verb: 'PUT', body: itemBody(item) };
         if (key !== undefined) request.key = name('key', key);
         if (queue !== undefined) request.queue = queue;
         frames.push(this.#frames.frame(request, formatRequestId(this.#idPrefix, first + frames.length)));
       }
-      const context: Request = { verb: 'PUT', body: new Uint8Array(0) };
-      return this.#correlator.callGroup('PUT', first, frames, context, this.#read.put);
+      return this.#correlator.callGroup('PUT', first, frames, PUT_GROUP, this.#read.put);
     } catch (error) {
       return rejected(error);
     }
