@@ -23,9 +23,11 @@ export { LEASE_TOKEN_MAX_LENGTH, formatLeaseToken, parseLeaseToken } from './tok
 export type { LeaseToken } from './token.js';
 export { parseNodeStats } from './stats.js';
 export type { NodeStats, QueueStats } from './stats.js';
-export { PROTOCOL_LIMITS, SEED_VERBS, UnknownVerbError, isSeedForm, parseCommonRequest, parseReply, parseRequest, parseRequestGeneral } from './protocol.js';
+export { PROTOCOL_LIMITS, SEED_VERBS, isSeedForm } from './protocol.js';
 export type { Delivery, Reply, Request, Verb } from './protocol.js';
 export { encodeRequest, encodeRequestFrameInto, encodedRequestFrameLength } from './request.js';
+export { UnknownVerbError, parseRequest } from './request-parse.js';
 export { formatRequestId, replyId, replyIdCounter, requestId } from './ids.js';
 export { encodeReply } from './reply.js';
+export { parseReply } from './reply-parse.js';
 export { ReplyWriter } from './reply-writer.js';

@@ -66,7 +66,7 @@ function checkCounters(where: string, value: Fields, names: readonly string[]): 
  * Unknown extra fields are kept. Throws `CodecError` (a `StreampyError`) `ERR_BAD_REPLY` otherwise.
  */
 export function parseNodeStats(value: unknown): NodeStats {
-  if (!isObject(value)) throw bad('not a JSON object');
+  if (!isObject(value)) throw new CodecError('ERR_BAD_REPLY', 'STATS reply is not a JSON object');
   for (const name of ['address', 'engine']) {
     if (typeof value[name] !== 'string') throw bad(`${name} must be a string`);
   }

@@ -19,7 +19,6 @@ import {
   type Reply,
   type Request,
 } from '../src/index.js';
-import { parseCommonRequest, parseRequestGeneral } from '../src/protocol.js';
 import { bytes, reply, request, text, wireCode } from './arbitraries.js';
 
 
@@ -184,69 +183,5 @@ describe('protocol properties', () => {
       }),
       { numRuns: 400 },
     );
-  });
-});
-
-describe('request fast path', () => {
-  const pieces = fc.constantFrom(
-    '#', 'r1', 'a.b-c_D', 'x'.repeat(40), 'y'.repeat(41), ' ', '  ', ':', 'PUT', 'GET', 'SIZE', 'RESERVE', 'ACK', 'ACK ', 'NACK', 'STATS',
-    'put', 'max=', 'lease=', 'max=1', 'lease=30000', '0', '7', '007', '1000', '1001', '86400000', '86400001', '9'.repeat(16), '=', 'q=jobs',
-    'key=k', '1795802961715000.1', 'z'.repeat(64), 'z'.repeat(65), 'é', '\u0000', '\t',
-  );
-  /** An optional id, a verb, optional arguments and body: mostly common requests, sometimes near misses. */
-  const shaped = fc
-    .tuple(
-      fc.constantFrom('', '#r1 ', '#a.b-c_D ', `#${'x'.repeat(40)} `, `#${'y'.repeat(41)} `, '# ', '#r1  '),
-      fc.constantFrom('PUT', 'GET', 'SIZE', 'RESERVE', 'ACK 3k9.2', 'ACK', 'ACK  1.1', 'STATS'),
-      fc.array(fc.constantFrom(' max=1', ' max=1000', ' max=1001', ' max=0', ' lease=500', ' lease=007', ' lease=86400001', ' q=jobs', ' 1.1', ' '), { maxLength: 3 }),
-      fc.constantFrom('', ':', ':body', '::', ':é'),
-    )
-    .map((parts) => new TextEncoder().encode(parts.join('')));
-  /** Heads near the grammar: common requests, near misses and random bytes. */
-  const payload = fc.oneof(
-    shaped,
-    shaped,
-    fc.array(pieces, { maxLength: 8 }).map((parts) => new TextEncoder().encode(parts.join(''))),
-    fc.tuple(fc.array(pieces, { maxLength: 6 }), fc.uint8Array({ maxLength: 20 })).map(([parts, tail]) => {
-      const head = new TextEncoder().encode(parts.join(''));
-      const out = new Uint8Array(head.length + tail.length);
-      out.set(head, 0);
-      out.set(tail, head.length);
-      return out;
-    }),
-    fc.uint8Array({ maxLength: 40 }),
-  );
-
-  it('agrees with the general parser on every input it accepts, and defers the rest', () => {
-    let accepted = 0;
-    fc.assert(
-      fc.property(payload, (bytes) => {
-        const fast = parseCommonRequest(bytes);
-        let general: Request | CodecError;
-        try {
-          general = parseRequestGeneral(bytes);
-        } catch (error) {
-          if (!(error instanceof CodecError)) throw error;
-          general = error;
-        }
-        if (fast === undefined) return;
-        accepted++;
-        expect(general).not.toBeInstanceOf(CodecError);
-        expect(fast).toStrictEqual(general);
-        // The public parser gives the same result whichever path it took.
-        expect(parseRequest(bytes)).toStrictEqual(general);
-      }),
-      { numRuns: 3000 },
-    );
-    // The generator reaches the fast path often enough for the comparison to mean something.
-    expect(accepted).toBeGreaterThan(50);
-  });
-
-  it('takes the common requests', () => {
-    const common = ['PUT:hello', 'PUT', 'PUT:', 'GET', 'GET:x', 'SIZE', '#r1 PUT:a:b', '#r1 GET', '#7 RESERVE', '#7 RESERVE max=10 lease=5000', '#7 ACK 1x2y.3', 'ACK 12.1', 'GET max=32', '#w1 GET max=100:ignored'];
-    for (const text of common) {
-      const bytes = new TextEncoder().encode(text);
-      expect(parseCommonRequest(bytes), text).toStrictEqual(parseRequestGeneral(bytes));
-    }
   });
 });

@@ -27,7 +27,7 @@ describe('parseNodeStats', () => {
   it('refuses what is not an object', () => {
     for (const value of [null, undefined, 1, 'x', [], [SAMPLE_STATS], true]) {
       const error = expectCodecError(() => parseNodeStats(value), 'ERR_BAD_REPLY');
-      expect(error.message).toBe('STATS reply: not a JSON object');
+      expect(error.message).toBe('STATS reply is not a JSON object');
     }
   });
 
