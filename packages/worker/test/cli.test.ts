@@ -29,6 +29,12 @@ function spawned(args: string[]): SpawnedWorker {
   return worker;
 }
 
+/** EXTENDs the node accepted on queue `in` (a counter newer nodes report beside the codec's QueueStats). */
+function extendsOf(mq: QueueNode): number {
+  const queue: object | undefined = mq.stats().queues.in;
+  return queue !== undefined && 'extends' in queue && typeof queue.extends === 'number' ? queue.extends : 0;
+}
+
 function running(worker: SpawnedWorker): Promise<string> {
   return waitFor(() => {
     if (worker.child.exitCode !== null) throw new Error(`worker exited early: ${worker.stderr()}`);
@@ -102,8 +108,9 @@ describe('streampy-worker CLI', () => {
     ]);
     await running(worker);
     await waitFor(() => worker.stderr().includes('BLOCKING on block'), { what: 'the function to block' });
-    // Several leases long: the live worker keeps extending its lease, so no redelivery yet.
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // The live worker keeps extending its lease: three accepted EXTENDs outlast the 300 ms lease
+    // (it extends once half of it has passed), and it is still held, never redelivered.
+    await waitFor(() => extendsOf(mq) >= 3, { what: 'three lease extensions' });
     expect(mq.stats().queues.in).toMatchObject({ size: 0, leased: 1, redeliveries: 0 });
     worker.kill('SIGKILL');
     expect(await worker.exited).toBe('SIGKILL');
