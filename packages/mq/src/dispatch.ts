@@ -1,4 +1,4 @@
-import { LEASE_TOKEN_MAX_LENGTH, ReplyWriter, isSeedForm, type CodecError, type NodeStats, type Request, type WireErrorCode } from '@streampy/codec';
+import { LEASE_TOKEN_MAX_LENGTH, ReplyWriter, isSeedForm, isStreampyError, type CodecError, type NodeStats, type Request, type WireErrorCode } from '@streampy/codec';
 import type { Clock, Logger } from '@streampy/runtime';
 import { MessageBatch, isPending, type Awaitable, type PutResult, type QueueBackend } from './backend.js';
 import type { Registry } from './registry.js';
@@ -315,6 +315,12 @@ export class Dispatcher<P extends Peer> {
   /** `later`: the operation's promise rejected (for a put: its storage failed before the message was durable). */
   #failed(out: ReplyWriter, request: Request, error: unknown, later: boolean): void {
     const reason = error instanceof Error ? error.message : String(error);
+    if (isStreampyError(error, 'ERR_STORAGE')) {
+      // The backend undid the request: the client may simply retry.
+      this.#logger.error('storage failed', { verb: request.verb, error: reason });
+      this.#error(out, request.id, 'INTERNAL', reason);
+      return;
+    }
     if (later && request.verb === 'PUT') {
       this.#logger.error('storage flush failed', { error: reason });
       this.#error(out, request.id, 'INTERNAL', 'storage failed before the message was durable; it may or may not be stored');

@@ -114,27 +114,50 @@ describe('dispatch: replies and their order', () => {
     const h = await dispatchHarness({ engine: gated.engine });
     gated.hold();
     const replies = h.request('SIZE', '#1 PUT:x', '#2 PUT:y', '#3 PUT key=k:z', '#4 GET', 'SIZE');
-    // The puts were applied at once (the GET took the first); only their replies wait.
+    // A put is visible only once durable: the GET of the same datagram finds nothing yet.
     await Promise.resolve();
     await Promise.resolve();
     expect(gated.state.flushes).toBe(1);
     expect(h.sent).toHaveLength(0);
     gated.state.release();
-    expect(await replies).toEqual(['0', '#1 PUT 1 bytes', '#2 PUT 1 bytes', '#3 PUT 1 bytes', '#4 MSG:x', '2']);
+    expect(await replies).toEqual(['0', '#1 PUT 1 bytes', '#2 PUT 1 bytes', '#3 PUT 1 bytes', '#4 EMPTY', '0']);
     expect(gated.state.flushes).toBe(1);
     expect(h.sent).toHaveLength(1);
+    expect(await h.request('SIZE', '#5 GET max=2')).toEqual(['3', '#5 MSGS 2:11x11y']);
+    expect(gated.state.flushes).toBe(2);
   });
 
-  it('serves other datagrams while one waits for its flush, and answers ERR INTERNAL when the flush fails', async () => {
+  it('serves other datagrams while one waits for its flush; a failed flush undoes its puts', async () => {
     const gated = gatedEngine();
     const h = await dispatchHarness({ engine: gated.engine });
     gated.hold();
     gated.state.fail = true;
-    const waiting = h.request('#p PUT:x', '#s SIZE');
-    expect(await h.one('#g GET max=5')).toBe('#g MSGS 1:11x');
+    const waiting = h.request('#p PUT key=k:x', '#s SIZE');
+    expect(await h.one('#g GET max=5')).toBe('#g MSGS 0:');
     gated.state.release();
-    // The SIZE ran when its datagram came (before the GET): its reply only waited.
-    expect(await waiting).toEqual([expect.stringMatching(/^#p ERR INTERNAL storage failed before the message was durable/), '#s SIZE 1']);
+    expect(await waiting).toEqual([expect.stringMatching(/^#p ERR INTERNAL storage failed \(disk on fire\); the request changed nothing$/), '#s SIZE 0']);
+    gated.state.fail = false;
+    expect(h.stats().queues.default).toMatchObject({ puts: 0, size: 0, bytes: 0 });
+    // The key of the failed put was forgotten with it: the retry is stored.
+    expect(await h.one('#p PUT key=k:x')).toBe('#p PUT 1 bytes');
+    expect(await h.one('SIZE')).toBe('1');
+  });
+
+  it('answers GET and ACK once their removal is durable, and undoes them when it is not', async () => {
+    const gated = gatedEngine();
+    const h = await dispatchHarness({ engine: gated.engine });
+    expect(await h.request('PUT:a', 'PUT:b', 'PUT:c')).toEqual(['PUT 1 bytes', 'PUT 1 bytes', 'PUT 1 bytes']);
+    const [lease] = await h.reserve();
+    gated.state.fail = true;
+    expect(await h.request('#g GET max=2', `#a ACK ${lease?.token ?? ''}`)).toEqual([
+      expect.stringMatching(/^#g ERR INTERNAL storage failed/),
+      expect.stringMatching(/^#a ERR INTERNAL storage failed/),
+    ]);
+    gated.state.fail = false;
+    expect(h.stats().queues.default).toMatchObject({ size: 2, leased: 1, gets: 0, acks: 0, bytes: 3 });
+    // Nothing changed: the same ACK works, and GET still finds the oldest first.
+    expect(await h.one(`#a ACK ${lease?.token ?? ''}`)).toBe('#a OK');
+    expect(await h.one('#g GET max=2')).toBe('#g MSGS 2:11b11c');
   });
 
   it('opens a queue on first use before answering, and refuses one beyond maxQueues', async () => {

@@ -8,6 +8,7 @@ import type { RecoveredState, StorageEngine } from '../storage/engine.js';
 import { DedupWindow } from './dedup.js';
 import type { NoncePool } from './nonces.js';
 import { MessageRing, emptySlot } from './ring.js';
+import { Rounds, type Round, type RoundOwner } from './rounds.js';
 
 /** Largest delivery count kept per message (and the largest `maxDeliveries`). */
 export const MAX_DELIVERIES = 65_535;
@@ -71,9 +72,15 @@ function utf8Text(bytes: Uint8Array): string {
 /**
  * One named queue kept by this process: its working set in memory (a ring of ready messages
  * plus the leased and delayed ones) and every guarantee rule; the storage engine only records
- * what changed. Every operation but a durable put answers at once.
+ * what changed.
+ *
+ * On a memory engine every operation answers at once. On an engine that must be durable
+ * before an answer (`syncBeforeAck`: the log engine), acknowledged means durable both ways: a
+ * put becomes visible to GET and RESERVE only once it is durable, and a GET or ACK answers only
+ * once the removal is; when the flush fails, the operations of its round are undone (the put
+ * forgotten, the message put back, the lease held again) and answer `ERR_STORAGE`.
  */
-export class LocalBackend implements QueueBackend {
+export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
   readonly name: string;
   readonly kind: string;
   readonly #engine: StorageEngine;
@@ -91,10 +98,10 @@ export class LocalBackend implements QueueBackend {
   #leased = 0;
   #delayed = 0;
   #closed = false;
-  /** The flush every put of this turn waits for, and the answers chained to it (see `#durable`). */
-  #flush: Promise<void> | undefined;
-  #storedAfterFlush: Promise<PutResult> | undefined;
-  #duplicateAfterFlush: Promise<PutResult> | undefined;
+  /** With an engine that syncs before acknowledging: the rounds of operations sharing one flush. */
+  readonly #rounds: Rounds<HeldMessage> | undefined;
+  /** Puts recorded by the engine, not yet durable (and so not yet visible). */
+  #pendingPuts = 0;
   readonly #counters = {
     puts: 0,
     gets: 0,
@@ -117,6 +124,7 @@ export class LocalBackend implements QueueBackend {
     this.#limits = context.limits;
     this.#isDeadLetterQueue = isDeadLetterQueue;
     this.#dedup = new DedupWindow(context.limits.dedupWindowMs, context.limits.maxDedupKeys);
+    this.#rounds = engine.syncBeforeAck ? new Rounds(engine, this) : undefined;
   }
 
   /** Opens `engine` and serves what it recovered. */
@@ -127,23 +135,23 @@ export class LocalBackend implements QueueBackend {
   }
 
   put(body: Uint8Array, key: string | undefined, options?: PutOptions): Awaitable<PutResult> {
-    const result = this.#put(body, key, options?.bounded !== false);
-    // A refused put changed nothing; every other answer may go out only once storage holds it.
-    if (result.outcome === 'full' || !this.#engine.syncBeforeAck) return result;
-    return this.#durable(result);
+    return this.#put(body, key, options?.bounded !== false);
   }
 
-  get(max: number, into: MessageBatch): void {
+  get(max: number, into: MessageBatch): Awaitable<void> {
     const ready = this.#ready;
     const slot = this.#slot;
+    const round = this.#rounds === undefined || ready.length === 0 ? undefined : this.#rounds.current();
     while (into.length < max && ready.length > 0 && into.fits(ready.headBytes())) {
       ready.shift(slot);
       this.#engine.remove(slot.seq);
       this.#bytes -= slot.bytes;
       this.#counters.gets++;
       into.add(slot.body, slot.bytes, slot.enqueuedAt);
+      round?.taken.push({ seq: slot.seq, body: slot.body, bytes: slot.bytes, enqueuedAt: slot.enqueuedAt, deliveries: slot.deliveries });
     }
     slot.body = '';
+    return round?.done;
   }
 
   reserve(max: number, leaseMs: number, into: MessageBatch): void {
@@ -166,13 +174,16 @@ export class LocalBackend implements QueueBackend {
     slot.body = '';
   }
 
-  ack(token: string): boolean {
+  ack(token: string): Awaitable<boolean> {
     const message = this.#leaseOf(token);
     if (message === undefined) return false;
     this.#release(message);
     this.#engine.remove(message.seq);
     this.#counters.acks++;
-    return true;
+    if (this.#rounds === undefined) return true;
+    const round = this.#rounds.current();
+    round.acked.push(message);
+    return round.ack();
   }
 
   nack(token: string, delayMs: number): boolean {
@@ -222,6 +233,39 @@ export class LocalBackend implements QueueBackend {
     }
   }
 
+  /** The round is durable: its puts become visible, in the order they were made. */
+  commit(round: Round<HeldMessage>): void {
+    for (const put of round.puts) {
+      this.#pendingPuts--;
+      this.#ready.pushBack(put.seq, put.body, put.bytes, put.enqueuedAt, 0);
+    }
+  }
+
+  /** The round's flush failed: each of its operations is undone, so it changed nothing. */
+  revert(round: Round<HeldMessage>): void {
+    for (const put of round.puts) {
+      this.#pendingPuts--;
+      this.#bytes -= put.bytes;
+      this.#counters.puts--;
+      if (put.key !== undefined) this.#dedup.forget(put.key);
+    }
+    // Back at the head, oldest first, as they were.
+    for (let i = round.taken.length - 1; i >= 0; i--) {
+      const taken = round.taken[i] as (typeof round.taken)[number];
+      this.#ready.pushFront(taken.seq, taken.body, taken.bytes, taken.enqueuedAt, taken.deliveries);
+      this.#bytes += taken.bytes;
+      this.#counters.gets--;
+    }
+    for (const message of round.acked) {
+      // Leased again, with its token and deadline: the consumer may ack again.
+      this.#held.set(message.seq, message);
+      this.#leased++;
+      this.#bytes += message.bytes;
+      this.#counters.acks--;
+      this.#context.scheduler.schedule(message);
+    }
+  }
+
   /** Called by the scheduler when a lease expires or a NACK delay ends. */
   expired(message: HeldMessage): void {
     if (message.state === 'leased' && this.#outOfDeliveries(message)) this.#deadLetter(message);
@@ -239,46 +283,40 @@ export class LocalBackend implements QueueBackend {
     this.#dedup.restore(state.keys, this.#context.clock.now());
   }
 
-  /** `bounded` is false for dead letters: they were accepted once already, and nothing accepted is dropped. */
-  #put(raw: Uint8Array, key: string | undefined, bounded: boolean): PutResult {
+  /**
+   * `bounded` is false for dead letters: they were accepted once already, and nothing accepted
+   * is dropped. On a durable engine the answer waits for the round's flush: a duplicate too,
+   * since the put it repeats may not be durable yet.
+   */
+  #put(raw: Uint8Array, key: string | undefined, bounded: boolean): Awaitable<PutResult> {
     const now = this.#context.clock.now();
     const bytes = raw.byteLength;
     if (key !== undefined && this.#dedup.has(key, now)) {
       this.#counters.duplicates++;
-      return PUT_DUPLICATE;
+      return this.#rounds === undefined ? PUT_DUPLICATE : this.#rounds.current().put(PUT_DUPLICATE);
     }
     const limits = this.#limits;
-    if (bounded && (this.#ready.length + this.#held.size + 1 > limits.maxMessages || this.#bytes + bytes > limits.maxBytes)) {
+    const held = this.#ready.length + this.#held.size + this.#pendingPuts;
+    if (bounded && (held + 1 > limits.maxMessages || this.#bytes + bytes > limits.maxBytes)) {
+      // A refused put changed nothing: it answers at once.
       this.#counters.rejectedFull++;
-      return { outcome: 'full', reason: `queue ${this.name} is full (${this.#ready.length + this.#held.size} messages held); retry later` };
+      return { outcome: 'full', reason: `queue ${this.name} is full (${held} messages held); retry later` };
     }
     const seq = this.#nextSeq++;
     this.#engine.append(key === undefined ? { seq, body: raw, enqueuedAt: now } : { seq, body: raw, key, enqueuedAt: now });
     if (key !== undefined) this.#dedup.record(key, now, now);
-    this.#ready.pushBack(seq, utf8Text(raw), bytes, now, 0);
     this.#bytes += bytes;
     this.#counters.puts++;
-    return PUT_STORED;
-  }
-
-  /**
-   * `result` once the engine holds the put. Every put of one event-loop turn (all the frames
-   * of a datagram, and the datagrams read with them) waits for one `flush()`, called after the
-   * turn's appends: group commit, and one shared answer per outcome instead of a promise per put.
-   */
-  #durable(result: PutResult): Promise<PutResult> {
-    let flush = this.#flush;
-    if (flush === undefined) {
-      flush = Promise.resolve().then(() => {
-        this.#flush = undefined;
-        this.#storedAfterFlush = undefined;
-        this.#duplicateAfterFlush = undefined;
-        return this.#engine.flush();
-      });
-      this.#flush = flush;
+    const body = utf8Text(raw);
+    if (this.#rounds === undefined) {
+      this.#ready.pushBack(seq, body, bytes, now, 0);
+      return PUT_STORED;
     }
-    if (result === PUT_STORED) return (this.#storedAfterFlush ??= flush.then(() => PUT_STORED));
-    return (this.#duplicateAfterFlush ??= flush.then(() => PUT_DUPLICATE));
+    // Visible to GET and RESERVE once durable (Round commit), never before.
+    const round = this.#rounds.current();
+    round.puts.push({ seq, key, body, bytes, enqueuedAt: now });
+    this.#pendingPuts++;
+    return round.put(PUT_STORED);
   }
 
   /** The leased message a token names, if that delivery still holds its lease. */

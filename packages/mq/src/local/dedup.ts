@@ -29,6 +29,11 @@ export class DedupWindow {
     this.#trim(now);
   }
 
+  /** Drops `key`: the put that recorded it did not take effect. */
+  forget(key: string): void {
+    this.#seen.delete(key);
+  }
+
   /** Loads keys recovered from storage, oldest first. */
   restore(keys: ReadonlyMap<string, number>, now: number): void {
     const sorted = [...keys].sort((a, b) => a[1] - b[1]);

@@ -48,7 +48,11 @@ export interface StorageEngine {
    * policy promises. Concurrent callers share one write and one fsync (group commit).
    */
   flush(): Promise<void>;
-  /** True when the node must await `flush()` before acknowledging a put (the log engine, under every policy). */
+  /**
+   * True when the node must await `flush()` before it answers a request that changed what is
+   * stored (the log engine, under every policy): a put is visible and acknowledged, and a GET
+   * or ACK answered, only once the flush holding it resolved.
+   */
   readonly syncBeforeAck: boolean;
   close(): Promise<void>;
   /** Counters of the engine for STATS (writes, fsyncs, damage found at open, failed writes...), if it keeps any. */
