@@ -1,6 +1,10 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeFrame, encodeFrame } from '@streampy/codec';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createQueueNode, type QueueNode, type RecoveredState, type StorageEngine, type StoredMessage } from '../src/index.js';
-import { TestPeer, silentLogger, text } from './udp.js';
+import { createLogEngine, createQueueNode, type QueueNode, type RecoveredState, type StorageEngine, type StoredMessage } from '../src/index.js';
+import { TestPeer, silentLogger, text, waitFor } from './udp.js';
 
 /** A fake engine over a shared in-memory "disk", recording what the node asks of it. */
 class FakeDisk {
@@ -86,11 +90,14 @@ describe('storage engines', () => {
     const { node, peer } = await open({ engine: disk.factory });
     let release = (): void => {};
     disk.gate = new Promise((resolve) => (release = resolve));
-    peer.send(node.address, '18PUT:held');
-    expect(await peer.silentFor(150)).toBe(true);
+    peer.send(node.address, encodeFrame('#1 PUT:held'));
+    // flush() is called once the put is applied: the reply, were it not held, would be on its way.
+    await waitFor(() => disk.flushes > 0, { what: 'the flush of the put' });
+    peer.send(node.address, encodeFrame('#2 SIZE'));
+    // The node answers later datagrams meanwhile, so the SIZE reply overtakes the held PUT reply.
+    expect(text(decodeFrame(await peer.next()))).toMatch(/^#2 /);
     release();
-    expect((await peer.next()).toString()).toBe('1bPUT 4 bytes');
-    expect(disk.flushes).toBeGreaterThan(0);
+    expect(text(decodeFrame(await peer.next()))).toBe('#1 PUT 4 bytes');
   });
 
   it('answers ERR INTERNAL when flush fails', async () => {
@@ -98,5 +105,28 @@ describe('storage engines', () => {
     const { node, peer } = await open({ engine: disk.factory });
     disk.failFlush = true;
     expect(text(await peer.exchange(node.address, '#f PUT:x'))).toMatch(/^#f ERR INTERNAL /);
+  });
+
+  it('a keyed put retried after its segment was deleted, and again after a restart, is stored once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'streampy-node-log-'));
+    try {
+      const engine = (name: string): StorageEngine => createLogEngine({ dir: join(dir, name), fsync: 'always', segmentBytes: 2048, logger: silentLogger() });
+      const first = await open({ engine });
+      expect(text(await first.peer.exchange(first.node.address, 'PUT key=order-7:first'))).toBe('PUT 5 bytes');
+      expect(text(await first.peer.exchange(first.node.address, 'GET'))).toBe('first');
+      for (let i = 0; i < 150; i++) {
+        await first.peer.exchange(first.node.address, `PUT:filler-${i}-${'x'.repeat(40)}`);
+        await first.peer.exchange(first.node.address, 'GET');
+      }
+      // The segment that held the keyed put (and its removal) is gone.
+      expect(await readdir(join(dir, 'default'))).not.toContain('0000000000000001.seg');
+      expect(text(await first.peer.exchange(first.node.address, 'PUT key=order-7:first'))).toBe('PUT 5 bytes DUP');
+      await first.node.close();
+      const second = await open({ engine });
+      expect(text(await second.peer.exchange(second.node.address, 'PUT key=order-7:first'))).toBe('PUT 5 bytes DUP');
+      expect(text(await second.peer.exchange(second.node.address, 'SIZE'))).toBe('0');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

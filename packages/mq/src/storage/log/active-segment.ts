@@ -31,6 +31,8 @@ export class ActiveSegment {
    * reclaiming could feed each other forever with tiny segments.
    */
   holdsBatches: boolean;
+  /** The file's size when a seal record was last appended (a roll not finished yet). */
+  sealedAt = -1;
   /** The file may hold bytes of a failed write past `info.size`; they are cut before the next write. */
   private dirtyTail = false;
 

@@ -17,27 +17,51 @@ export function cobsMaxLength(length: number): number {
   return length + Math.floor(length / MAX_RUN) + 1;
 }
 
+/** Runs shorter than this are copied byte by byte: a native call per run costs more for them. */
+const SHORT_RUN = 96;
+
 /** Encodes `src` into `out` from `at` (which must have `cobsMaxLength` bytes of room); returns where it ended. */
 export function cobsEncode(src: Uint8Array, out: Uint8Array, at: number): number {
-  let start = 0;
-  for (;;) {
-    let zero = src.indexOf(0, start);
-    if (zero === -1) zero = src.length;
-    // The run src[start, zero) goes out as full 254-byte blocks and one short block.
-    while (zero - start >= MAX_RUN) {
-      out[at++] = 0xff;
-      out.set(src.subarray(start, start + MAX_RUN), at);
-      at += MAX_RUN;
-      start += MAX_RUN;
+  const end = src.length;
+  let codeAt = at++;
+  let code = 1;
+  let i = 0;
+  while (i < end) {
+    const byte = src[i]!;
+    if (byte === 0) {
+      out[codeAt] = code;
+      codeAt = at++;
+      code = 1;
+      i++;
+      continue;
     }
-    const run = zero - start;
-    out[at++] = run + 1;
-    if (run > 16) out.set(src.subarray(start, zero), at);
-    else for (let i = 0; i < run; i++) out[at + i] = src[start + i]!;
-    at += run;
-    if (zero === src.length) return at;
-    start = zero + 1;
+    if (code === 1 && end - i > SHORT_RUN) {
+      // A long run (message bodies): find its end natively and copy it in 254-byte blocks.
+      let zero = src.indexOf(0, i);
+      if (zero === -1) zero = end;
+      while (zero - i >= MAX_RUN) {
+        out[codeAt] = 0xff;
+        out.set(src.subarray(i, i + MAX_RUN), at);
+        at += MAX_RUN;
+        i += MAX_RUN;
+        codeAt = at++;
+      }
+      out.set(src.subarray(i, zero), at);
+      at += zero - i;
+      code += zero - i;
+      i = zero;
+      continue;
+    }
+    out[at++] = byte;
+    i++;
+    if (++code === 0xff) {
+      out[codeAt] = code;
+      codeAt = at++;
+      code = 1;
+    }
   }
+  out[codeAt] = code;
+  return at;
 }
 
 /**

@@ -74,7 +74,11 @@ export class SegmentedLog {
 
   private pumping: Promise<void> | undefined;
   private pumpScheduled = false;
-  /** Set by a failed step; the writer waits for new work (or the sync timer) before trying again. */
+  /**
+   * Set by a failed step: rolls and reclaims wait until a batch is written again (proof that the
+   * disk takes writes), so a full disk costs one failed attempt per batch, not a busy loop.
+   * Batches themselves are always tried.
+   */
   private stalled = false;
   private readonly failing = new Set<Step>();
   private syncDue = false;
@@ -178,13 +182,17 @@ export class SegmentedLog {
     return this.hasPendingOps() || this.syncDue || this.reclaimWanted || this.rollDue();
   }
 
+  /** Batches always; rolls and reclaims unless a failure stalled them. */
+  private wantsToRun(): boolean {
+    return this.hasPendingOps() || this.syncDue || (!this.stalled && this.hasWork());
+  }
+
   private rollDue(): boolean {
     const file = this.file;
     return file !== undefined && file.holdsBatches && file.info.size >= this.config.segmentBytes;
   }
 
   private wake(): void {
-    this.stalled = false;
     this.schedule();
   }
 
@@ -206,21 +214,25 @@ export class SegmentedLog {
     this.pumping ??= this.drainWork().finally(() => {
       this.pumping = undefined;
       // Work recorded between the loop's last check and now would otherwise wait forever.
-      if (!this.stalled && this.hasWork()) this.schedule();
+      if (this.wantsToRun()) this.schedule();
     });
     return this.pumping;
   }
 
   /** The only code that touches the files: one step at a time, until nothing is left or a step fails. */
   private async drainWork(): Promise<void> {
-    while (!this.stalled && this.hasWork()) {
-      if (this.hasPendingOps() && !(await this.step('write', () => this.writeBatch()))) break;
+    while (this.wantsToRun()) {
+      if (this.hasPendingOps()) {
+        if (!(await this.step('write', () => this.writeBatch()))) continue;
+        this.stalled = false;
+      }
       if (this.syncDue) {
         this.syncDue = false;
         if (!(await this.step('sync', () => this.activeFile().sync()))) this.armSyncTimer();
       }
-      if (this.rollDue() && !(await this.step('roll', () => this.roll()))) break;
-      if (this.reclaimWanted && !(await this.step('reclaim', () => this.reclaim()))) break;
+      if (this.stalled) continue;
+      if (this.rollDue() && !(await this.step('roll', () => this.roll()))) continue;
+      if (this.reclaimWanted) await this.step('reclaim', () => this.reclaim());
     }
   }
 
@@ -232,7 +244,7 @@ export class SegmentedLog {
       this.counters[FAILURE_COUNTER[name]]++;
       if (!this.failing.has(name)) this.config.logger.error(`log ${name} failed; will retry`, { dir: this.config.dir, error: describeError(error) });
       this.failing.add(name);
-      // A failed timed fsync is retried by its timer; every other step waits for new work.
+      // A failed timed fsync is retried by its timer; rolls and reclaims after the next good batch.
       if (name !== 'sync') this.stalled = true;
       return false;
     }
@@ -294,12 +306,16 @@ export class SegmentedLog {
   private async roll(): Promise<void> {
     const file = this.activeFile();
     const mark = file.mark();
-    try {
-      await file.append(encodeSeal(mark.size, mark.crc));
-      await file.sync();
-    } catch (error) {
-      await file.cutBack(mark);
-      throw error;
+    // A roll that failed after its seal left the seal last in the file: it still covers everything.
+    if (file.sealedAt !== mark.size) {
+      try {
+        await file.append(encodeSeal(mark.size, mark.crc));
+        await file.sync();
+      } catch (error) {
+        await file.cutBack(mark);
+        throw error;
+      }
+      file.sealedAt = file.info.size;
     }
     await this.createSegment(Math.max(this.nextSegmentId, file.info.id + 1));
     await file.close().catch(() => undefined);
