@@ -1,10 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { createClient, type QueueClient } from '@streampy/client';
 import { createQueueNode, type QueueNode, type QueueNodeOptions } from '@streampy/mq';
 import { formatHostPort } from '@streampy/runtime';
-import { silentLogger } from '@streampy/testing';
+import { TestPeer, silentLogger } from '@streampy/testing';
 
 export const packageDir = fileURLToPath(new URL('..', import.meta.url));
 export const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -32,14 +31,16 @@ export async function drain(client: QueueClient, queue?: string): Promise<string
   throw new Error('queue did not drain');
 }
 
-/** A plain UDP listener, as the prototype's socket sink: collects raw payloads. */
+/** A plain UDP listener, as the prototype's socket sink: the shared test peer, collecting raw payloads. */
 export async function startListener(): Promise<{ address: string; received: string[]; close(): Promise<void> }> {
-  const socket: Socket = createSocket('udp4');
   const received: string[] = [];
-  socket.on('message', (data) => received.push(data.toString('utf8')));
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  return { address: `127.0.0.1:${port}`, received, close: () => new Promise((resolve) => socket.close(() => resolve())) };
+  const peer = await TestPeer.open({
+    reply: (data) => {
+      received.push(data.toString('utf8'));
+      return undefined;
+    },
+  });
+  return { address: formatHostPort(peer.address), received, close: () => peer.close() };
 }
 
 export interface SpawnedWorker {
