@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { UnknownVerbError, isCodecError, parseRequest, requestId, type CodecError, type Request, type WireErrorCode } from '@streampy/codec';
+import { UnknownVerbError, isCodecError, isQueueName, parseRequest, requestId, type CodecError, type Request, type WireErrorCode } from '@streampy/codec';
 import type { NodeCounters } from './stats.js';
 import type { ThrottledLog } from './throttled-log.js';
 
@@ -61,7 +61,8 @@ export class RequestReader {
       this.#log.warn('bad request', { peer: peerText(peer), reason: error.message });
       return new Refusal(id, 'BAD_REQUEST', error.message);
     }
-    if (request.queue !== undefined && request.queue.charCodeAt(0) === 0x2e) {
+    // The parser checked the name; a queue name is also a directory name, so no leading dot.
+    if (request.queue !== undefined && !isQueueName(request.queue)) {
       this.#counters.badRequests++;
       return new Refusal(request.id, 'BAD_REQUEST', `queue name must not start with ".", got "${request.queue}"`);
     }

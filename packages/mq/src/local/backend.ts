@@ -66,6 +66,8 @@ class HeldMessage implements Deadline {
 }
 
 function utf8Text(bytes: Uint8Array): string {
+  // A body from the server is a Buffer already (a view of its datagram): no wrapper to make.
+  if (Buffer.isBuffer(bytes)) return bytes.toString('utf8');
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 

@@ -1,4 +1,4 @@
-import { parseLeaseToken } from '@streampy/codec';
+import { formatLeaseToken, parseLeaseToken } from '@streampy/codec';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { MessageBatch, type Body, type QueueBackend } from '../../src/backend.js';
 
@@ -50,7 +50,7 @@ async function reserve(backend: QueueBackend, max = 1, leaseMs = 1_000): Promise
     const messageId = batch.messageIds[i] as string;
     const delivery = batch.deliveries[i] as number;
     const nonce = batch.nonces[i] as string;
-    return { body: textOf(body), token: `${messageId}.${delivery}.${nonce}`, delivery, messageId };
+    return { body: textOf(body), token: formatLeaseToken({ messageId, delivery, nonce }), delivery, messageId };
   });
 }
 
@@ -200,8 +200,8 @@ export function describeBackendContract(name: string, makeHarness: HarnessFactor
         'nonsense',
         '',
         `${messageId}.${delivery}`,
-        `${messageId}.${delivery}.${flipped}`,
-        `${messageId}.${delivery + 1}.${nonce}`,
+        formatLeaseToken({ messageId, delivery, nonce: flipped }),
+        formatLeaseToken({ messageId, delivery: delivery + 1, nonce }),
         `0${messageId}.${delivery}.${nonce}`,
         `${messageId}.0${delivery}.${nonce}`,
         `${lease.token}x`,
