@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /* global TextEncoder, performance */
 // Times @streampy/codec (built, dist/) against a plain 4-byte big-endian length-prefix codec
-// written below, in the same process, same loops. Not a test: it prints, it never fails on time.
+// written below, and its protocol parsers and writers against JSON (bench/protocol-cases.mjs),
+// in the same process, same loops. Not a test: it prints, it never fails on time.
 // Each case runs in its own child process, so one case's JIT and GC state cannot tilt the
 // next. Per case: warm up, calibrate to ~10 ms a round, then alternate codec and baseline
 // rounds (same iteration count). ops/s come from each side's median round; the ratio is the
@@ -11,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { FrameDecoder, decodeFrame, encodeFrame, encodeFrames } from '../dist/index.js';
+import { protocolCases } from './protocol-cases.mjs';
 
 const ROUNDS = 41;
 const ROUND_MS = 10;
@@ -153,6 +155,7 @@ const cases = [
       return n;
     },
   },
+  ...protocolCases,
 ];
 
 function timeLoop(fn, arg, iterations) {
@@ -224,7 +227,7 @@ if (caseFlag >= 0) {
     const rows = results.map((r) => [r.name, format(r.oursOpsPerSec), format(r.baseOpsPerSec), `${r.ratio.toFixed(2)}x`, r.ratio <= GOAL ? 'ok' : `over ${GOAL}x`]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
     const line = (row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd();
-    console.log(`@streampy/codec vs a 4-byte length prefix (node ${process.version}, median of ${ROUNDS} rounds, one process per case; stream ops = frames)`);
+    console.log(`@streampy/codec vs a 4-byte length prefix (frames) and JSON (protocol rows) (node ${process.version}, median of ${ROUNDS} rounds, one process per case; stream ops = frames)`);
     console.log(line(header));
     for (const row of rows) console.log(line(row));
   }

@@ -60,6 +60,13 @@ export function latin1(bytes: Uint8Array, start: number, end: number): string {
   return s + shortLatin1(bytes, i, end - i);
 }
 
+/** End of the word from `at`: the next space, or the colon that ends a head, or `end`. */
+export function wordEnd(bytes: Uint8Array, at: number, end: number = bytes.length): number {
+  let i = at;
+  while (i < end && bytes[i] !== SPACE && bytes[i] !== COLON) i++;
+  return i;
+}
+
 /** True when `bytes` holds the ASCII `word` at `at`. */
 export function hasWord(bytes: Uint8Array, at: number, word: string): boolean {
   if (at + word.length > bytes.length) return false;
@@ -100,13 +107,6 @@ export function writeDecimal(target: Uint8Array, at: number, value: number): num
     rest = next;
   }
   return end;
-}
-
-/** Writes an ASCII string (one byte per UTF-16 unit: ids, tokens, status words) at `at`. */
-export function writeAscii(target: Uint8Array, at: number, text: string): number {
-  const n = text.length;
-  for (let i = 0; i < n; i++) target[at + i] = text.charCodeAt(i);
-  return at + n;
 }
 
 /** True when the string is all ASCII, so that it takes one byte per UTF-16 unit. */

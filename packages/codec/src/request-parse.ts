@@ -1,5 +1,5 @@
 import { CodecError } from './errors.js';
-import { COLON, EQUALS, HASH, SPACE, allNameBytes, hasWord, isNameByte, latin1 } from './grammar.js';
+import { COLON, EQUALS, HASH, SPACE, allNameBytes, hasWord, isNameByte, latin1, wordEnd } from './grammar.js';
 import { PROTOCOL_LIMITS, type Request, type Verb } from './protocol.js';
 import { nameRule } from './validate.js';
 
@@ -264,13 +264,6 @@ function tokenOf(): string {
 
 function has(arg: number): boolean {
   return (scan.seen & (1 << arg)) !== 0;
-}
-
-/** End of the word from `at`: the next space or colon, or the end. */
-function wordEnd(p: Uint8Array, at: number): number {
-  let i = at;
-  while (i < p.length && p[i] !== SPACE && p[i] !== COLON) i++;
-  return i;
 }
 
 /**

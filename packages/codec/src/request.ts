@@ -1,5 +1,5 @@
 import { encodedFrameLength, hexDigitCount, writeHeader } from './frame.js';
-import { COLON, HASH, SPACE, decimalLength, writeDecimal } from './grammar.js';
+import { COLON, EQUALS, HASH, SPACE, decimalLength, isAscii, writeDecimal } from './grammar.js';
 import type { Request } from './protocol.js';
 import { utf8Length, writeText } from './text.js';
 
@@ -11,8 +11,7 @@ import { utf8Length, writeText } from './text.js';
 
 /** Bytes of a string field: its length when ASCII (ids, names and tokens always are). */
 function textLength(text: string): number {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return utf8Length(text);
-  return text.length;
+  return isAscii(text) ? text.length : utf8Length(text);
 }
 
 /** Bytes of a number as `String(value)` writes it. */
@@ -32,7 +31,7 @@ function argLength(name: string, value: number): number {
 function writeArg(target: Uint8Array, at: number, name: string, value: number): number {
   target[at++] = SPACE;
   at = writeText(target, at, name);
-  target[at++] = 0x3d; // =
+  target[at++] = EQUALS;
   return writeNumber(target, at, value);
 }
 

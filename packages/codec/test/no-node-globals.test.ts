@@ -68,6 +68,11 @@ describe('the built codec runs without Node', () => {
       trailing: 'ERR_TRAILING_BYTES',
       request: { id: 'r1', queue: 'jobs', verb: 'GET', max: 3 },
       seedReply: 'PUT 4 bytes',
+      written: ['1e#r1 MSG:héllo21dLEASED 1:2113k9.2.Nonce_1 2:x'],
+      requestFrame: '211#c1 RESERVE max=2',
+      reply: { id: 'c1', kind: 'put', bytes: 3, duplicate: true },
+      token: { messageId: '3k9', delivery: 2, nonce: 'Nonce_1' },
+      branded: true,
     });
   });
 
