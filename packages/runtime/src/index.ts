@@ -7,3 +7,5 @@ export { systemClock } from './clock.js';
 export type { Clock, TimerHandle, TimerOptions } from './clock.js';
 export { deriveSeed, seededRandom } from './random.js';
 export type { Random } from './random.js';
+export { LatencyHistogram, StatsMetrics, startMetricsServer } from './metrics.js';
+export type { HistogramSpec, MetricLabels, MetricSample, MetricSpec, MetricsServer, MetricsServerOptions } from './metrics.js';

@@ -1,0 +1,1 @@
+export type { EdgeView, ProcessStatus, QueueView, SnapshotSource, TopologySnapshot, WorkerView } from './snapshot.js';
