@@ -60,16 +60,23 @@ function digitsValue(payload: Uint8Array, start: number, end: number): number {
   return Number(latin1(payload, start, end));
 }
 
-/** `PUT <digits> bytes` and, typed, ` DUP`, exactly from `start` to `end`: the reply, or undefined. */
-function readPut(payload: Uint8Array, start: number, end: number, allowDuplicate: boolean): { bytes: number; duplicate: boolean } | undefined {
-  if (!hasWord(payload, start, 'PUT ')) return undefined;
+/**
+ * The byte count of `PUT <digits> bytes` (typed: or `... bytes DUP`, see `isDuplicate`), exactly
+ * from `start` to `end`; -1 for anything else.
+ */
+function readPut(payload: Uint8Array, start: number, end: number, allowDuplicate: boolean): number {
+  if (!hasWord(payload, start, 'PUT ')) return -1;
   const digits = start + 4;
   const space = wordEnd(payload, digits, end);
   const bytes = digitsValue(payload, digits, space);
-  if (bytes < 0) return undefined;
-  if (isWord(payload, space, end, ' bytes')) return { bytes, duplicate: false };
-  if (allowDuplicate && isWord(payload, space, end, ' bytes DUP')) return { bytes, duplicate: true };
-  return undefined;
+  if (bytes < 0) return -1;
+  if (isWord(payload, space, end, ' bytes') || (allowDuplicate && isWord(payload, space, end, ' bytes DUP'))) return bytes;
+  return -1;
+}
+
+/** Of a head `readPut` accepted: whether it ends in ` DUP` (the other form ends in ` bytes`). */
+function isDuplicate(payload: Uint8Array, end: number): boolean {
+  return payload[end - 1] === 0x50; // P
 }
 
 /** The second word of the head (from `start`, a space, to the next space or `end`) as a count. */
@@ -137,9 +144,10 @@ export function parseReply(payload: Uint8Array, request: Request, seedForm: bool
         return id === undefined ? { kind: 'message', body: message } : { id, kind: 'message', body: message };
       }
       if (isWord(payload, start, wordStop, 'PUT')) {
-        const put = readPut(payload, start, headEnd, true);
-        if (put === undefined) throw badReply(`malformed PUT reply "${shown(payload, start, headEnd)}"`);
-        return id === undefined ? { kind: 'put', bytes: put.bytes, duplicate: put.duplicate } : { id, kind: 'put', bytes: put.bytes, duplicate: put.duplicate };
+        const bytes = readPut(payload, start, headEnd, true);
+        if (bytes < 0) throw badReply(`malformed PUT reply "${shown(payload, start, headEnd)}"`);
+        const duplicate = isDuplicate(payload, headEnd);
+        return id === undefined ? { kind: 'put', bytes, duplicate } : { id, kind: 'put', bytes, duplicate };
       }
       // "ERR" alone or before a colon is no error reply: the head must start with "ERR ".
       if (isWord(payload, start, wordStop, 'ERR') && wordStop < headEnd) {
@@ -189,8 +197,8 @@ function colonFrom(payload: Uint8Array, at: number): number {
 function parseSeedReply(payload: Uint8Array, verb: Verb): Reply {
   if (verb === 'GET') return payload.length === 0 ? { kind: 'empty' } : { kind: 'message', body: payload };
   if (verb === 'PUT') {
-    const put = readPut(payload, 0, payload.length, false);
-    if (put !== undefined) return { kind: 'put', bytes: put.bytes, duplicate: false };
+    const bytes = readPut(payload, 0, payload.length, false);
+    if (bytes >= 0) return { kind: 'put', bytes, duplicate: false };
   } else {
     const size = readCount(payload, 0, payload.length);
     if (size >= 0) return { kind: 'size', size };
