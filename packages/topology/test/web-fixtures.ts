@@ -1,0 +1,137 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import type { EdgeView, QueueView, SnapshotSource, TopologySnapshot, WorkerView } from '../src/snapshot.js';
+
+/** Debian's Chromium (`apt-get install -y chromium`); .ci/run installs it. Never a downloaded browser. */
+export const CHROMIUM = '/usr/bin/chromium';
+export const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`web view browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+}
+
+/** A SnapshotSource the test drives by hand: `publish` is one update from the runner. */
+export class ScriptedSource implements SnapshotSource {
+  #snapshot: TopologySnapshot;
+  readonly #listeners = new Set<(snapshot: TopologySnapshot) => void>();
+
+  constructor(first: TopologySnapshot) {
+    this.#snapshot = first;
+  }
+
+  get listeners(): number {
+    return this.#listeners.size;
+  }
+
+  current(): TopologySnapshot {
+    return this.#snapshot;
+  }
+
+  subscribe(listener: (snapshot: TopologySnapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  publish(next: TopologySnapshot): void {
+    this.#snapshot = next;
+    for (const listener of this.#listeners) listener(next);
+  }
+}
+
+export function queue(name: string, port: number, fields: Partial<QueueView> = {}): QueueView {
+  return {
+    name, address: `127.0.0.1:${port}`, pid: 4000 + port % 1000, status: 'running', restarts: 0,
+    ready: 0, leased: 0, delayed: 0, deadLetters: 0, putsPerSecond: 0, takesPerSecond: 0, errors: 0, metrics: null,
+    ...fields,
+  };
+}
+
+export function worker(name: string, fn: string, inputs: string[], outputs: string[], pids: number[], fields: Partial<WorkerView> = {}): WorkerView {
+  return {
+    name, function: fn, guarantee: 'exactly-once', inputs, outputs,
+    replicas: pids.map((pid) => ({ pid, status: 'running' as const, restarts: 0, metrics: null })),
+    ...fields,
+  };
+}
+
+export function edge(from: string, to: string, kind: EdgeView['kind'], messagesPerSecond: number, faults: EdgeView['faults'] = null): EdgeView {
+  return { id: `${from}->${to}`, from, to, kind, messagesPerSecond, faults };
+}
+
+const START = Date.parse('2026-12-01T14:00:00Z');
+
+/**
+ * The word-count pipeline of the README picture: source -> split (2 replicas) -> counts, lines it cannot
+ * parse routed to a dead-letter queue, a fault proxy (drop, dup) on split -> counts, one replica that
+ * restarted, and dead letters parked on `source` after too many deliveries.
+ */
+export function wordCount(rate = 1): TopologySnapshot {
+  const at = START + 754_000;
+  return {
+    name: 'word-count',
+    at,
+    uptimeMs: 754_000,
+    queues: [
+      queue('source', 40101, { ready: 1840, leased: 32, deadLetters: 7, putsPerSecond: 412 * rate, takesPerSecond: 398 * rate }),
+      queue('counts', 40102, { ready: 12_480, putsPerSecond: 2871 * rate, errors: 3 }),
+      queue('dead-letters', 40103, { ready: 21, putsPerSecond: 1.5 * rate }),
+    ],
+    workers: [
+      worker('split', 'words', ['source'], ['counts', 'dead-letters'], [4211, 4388], {
+        guarantee: 'exactly-once',
+        replicas: [
+          { pid: 4211, status: 'running', restarts: 0, metrics: null },
+          { pid: 4388, status: 'running', restarts: 1, metrics: null },
+        ],
+      }),
+    ],
+    edges: [
+      edge('source', 'split', 'input', 398 * rate),
+      edge('split', 'counts', 'output', 2871 * rate, { drop: 0.02, dup: 0.05 }),
+      edge('split', 'dead-letters', 'output', 1.5 * rate),
+    ],
+    events: [
+      { at: START, level: 'info', text: 'topology word-count started: 3 queues, 1 worker (2 replicas)' },
+      { at: START + 1_200, level: 'info', text: 'fault proxy on split -> counts: drop 2%, dup 5%' },
+      { at: START + 402_000, level: 'error', text: 'split #2 (pid 4102) exited with signal SIGKILL' },
+      { at: START + 402_250, level: 'warn', text: 'split #2 restarting in 250 ms (restart 1)' },
+      { at: START + 402_700, level: 'info', text: 'split #2 running again (pid 4388)' },
+      { at: START + 611_000, level: 'warn', text: 'source: 7 messages moved to dead letters after 5 deliveries' },
+    ],
+  };
+}
+
+/** The pong demo's self-loop: one queue, one worker reading from it and writing back to it. */
+export function pong(): TopologySnapshot {
+  return {
+    name: 'pong',
+    at: START + 5_000,
+    uptimeMs: 5_000,
+    queues: [queue('table', 40201, { ready: 1, leased: 1, putsPerSecond: 2210, takesPerSecond: 2210 })],
+    workers: [worker('paddle', 'pong', ['table'], ['table'], [5101], { guarantee: 'at-least-once' })],
+    edges: [edge('table', 'paddle', 'input', 2210), edge('paddle', 'table', 'output', 2210, { drop: 0.1 })],
+    events: [],
+  };
+}
+
+/** A wide fan-out and fan-in: one source, four workers of two replicas each, two sinks. */
+export function fanOut(): TopologySnapshot {
+  const names = ['parse', 'enrich', 'score', 'audit'];
+  return {
+    name: 'fan-out',
+    at: START + 60_000,
+    uptimeMs: 60_000,
+    queues: [queue('in', 40301, { putsPerSecond: 800 }), queue('good', 40302), queue('bad', 40303)],
+    workers: names.map((n, i) => worker(n, n, ['in'], i % 2 === 0 ? ['good'] : ['good', 'bad'], [5200 + 2 * i, 5201 + 2 * i])),
+    edges: names.flatMap((n, i) => [
+      edge('in', n, 'input', 200),
+      edge(n, 'good', 'output', 180),
+      ...(i % 2 === 0 ? [] : [edge(n, 'bad', 'output', 20)]),
+    ]),
+    events: [],
+  };
+}
