@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const CRASH_CHECK = fileURLToPath(new URL('../scripts/crash-check.mjs', import.meta.url));
+const SOAK = fileURLToPath(new URL('../scripts/soak.mjs', import.meta.url));
 
 interface CrashSummary {
   readonly cycles: number;
@@ -16,9 +17,21 @@ interface CrashSummary {
   readonly garbage: number;
 }
 
-/** Runs scripts/crash-check.mjs (the SIGKILL/restart loop over the real CLI, dist/cli.js: build first) and returns its summary. */
-async function crashCheck(args: string[], deadlineMs: number): Promise<{ code: number | null; summary: CrashSummary; stderr: string }> {
-  const child = spawn(process.execPath, [CRASH_CHECK, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+interface SoakSummary {
+  readonly cycles: number;
+  readonly acknowledged: number;
+  readonly consumed: number;
+  readonly lost: number;
+  readonly lostBeyondUnansweredGets: number;
+  readonly duplicated: number;
+  readonly resurrected: number;
+  readonly vanished: number;
+  readonly garbage: number;
+}
+
+/** Runs a SIGKILL/restart script over the real CLI (dist/cli.js: build first) and returns its summary line. */
+async function runScript<T>(script: string, args: string[], deadlineMs: number): Promise<{ code: number | null; summary: T; stderr: string }> {
+  const child = spawn(process.execPath, [script, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -28,15 +41,15 @@ async function crashCheck(args: string[], deadlineMs: number): Promise<{ code: n
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearTimeout(timer);
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  if (!line.startsWith('{')) throw new Error(`crash-check printed no summary (exit ${code}): ${stderr.trim()}`);
-  return { code, summary: JSON.parse(line) as CrashSummary, stderr };
+  if (!line.startsWith('{')) throw new Error(`${script} printed no summary (exit ${code}): ${stderr.trim()}`);
+  return { code, summary: JSON.parse(line) as T, stderr };
 }
 
 describe('durable node under SIGKILL', () => {
   it(
     "--fsync always: every acknowledged put survives 20 kills, exactly once and in order",
     async () => {
-      const { code, summary, stderr } = await crashCheck(['--cycles', '20', '--fsync', 'always', '--seed', '20261127', '--max-load-ms', '150'], 150_000);
+      const { code, summary, stderr } = await runScript<CrashSummary>(CRASH_CHECK, ['--cycles', '20', '--fsync', 'always', '--seed', '20261127', '--max-load-ms', '150'], 150_000);
       expect(stderr).toBe('');
       expect(summary.cycles).toBe(20);
       expect(summary.accepted).toBeGreaterThan(20);
@@ -47,6 +60,26 @@ describe('durable node under SIGKILL', () => {
       expect(summary.garbage).toBe(0);
       // Only puts that were sent can come back unacknowledged, at most those in flight per kill.
       expect(summary.unackedRecovered).toBeLessThanOrEqual(summary.sent - summary.accepted);
+      expect(code).toBe(0);
+    },
+    180_000,
+  );
+
+  it(
+    '--fsync always under PUT, GET and RESERVE/ACK at once: nothing lost beyond GETs in flight, nothing duplicated, resurrected or vanished',
+    async () => {
+      const { code, summary, stderr } = await runScript<SoakSummary>(SOAK, ['--cycles', '10', '--fsync', 'always', '--seed', '11', '--max-seconds', '120'], 170_000);
+      expect(stderr).toBe('');
+      expect(summary.cycles).toBe(10);
+      expect(summary.acknowledged).toBeGreaterThan(20);
+      expect(summary.consumed).toBeGreaterThanOrEqual(summary.acknowledged - summary.lost);
+      // A GET in flight at the kill may take its message along (at-most-once); one per kill at most.
+      expect(summary.lost).toBeLessThanOrEqual(summary.cycles);
+      expect(summary.lostBeyondUnansweredGets).toBe(0);
+      expect(summary.duplicated).toBe(0);
+      expect(summary.resurrected).toBe(0);
+      expect(summary.vanished).toBe(0);
+      expect(summary.garbage).toBe(0);
       expect(code).toBe(0);
     },
     180_000,

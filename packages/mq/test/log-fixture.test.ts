@@ -1,9 +1,11 @@
-import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogEngine } from '../src/storage/log.js';
+import { scanSegment } from '../src/storage/log/format.js';
+import { captureLogger } from './fixtures/log-helpers.js';
 
 /** A data dir written by the 0.1 release's engine (format 1), by scripts/write-log-fixture.mjs. */
 const FIXTURE = fileURLToPath(new URL('./fixtures/log-v0.1/', import.meta.url));
@@ -68,5 +70,30 @@ describe('a data dir written by the 0.1 release', () => {
       expect(after.keys.get(`new-${name}`)).toBe(added.enqueuedAt);
       await again.close();
     }
+  });
+
+  it('damage in a 0.1 segment is contained to that segment and reported', async () => {
+    const dir = await copyOfFixture();
+    const queue = (await expected()).jobs!;
+    const victim = join(dir, 'jobs', queue.segments[1]!);
+    const bytes = await readFile(victim);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x55;
+    await writeFile(victim, bytes);
+    const { lines, logger } = captureLogger();
+    const engine = createLogEngine({ dir: join(dir, 'jobs'), fsync: 'never', logger });
+    const state = await engine.open();
+    // Format 1 has no record boundaries to find again: the rest of that segment is lost, no more.
+    // Every message appended in another segment is still served.
+    const inVictim = new Set<number>();
+    scanSegment(await readFile(join(FIXTURE, 'jobs', queue.segments[1]!)), 3, (record) => {
+      if (record.type === 'append') inVictim.add(record.message.seq);
+    });
+    const elsewhere = queue.messages.filter((m) => !inVictim.has(m.seq)).map(asStored);
+    expect(elsewhere.length).toBeGreaterThan(5);
+    expect(state.messages).toEqual(expect.arrayContaining(elsewhere));
+    expect(state.messages.length).toBeLessThan(queue.messages.length);
+    expect(lines.filter((line) => line.level === 'error').map((line) => line.fields.file)).toEqual([victim]);
+    expect(engine.stats().damagedSegments).toBe(1);
+    await engine.close();
   });
 });
