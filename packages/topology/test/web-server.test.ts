@@ -115,6 +115,25 @@ describe('startWebView over HTTP', () => {
     expect(post.headers.allow).toBe('GET, HEAD');
   });
 
+  it('on loopback, refuses requests addressed to another name (DNS rebinding)', async () => {
+    const { view } = await start(new ScriptedSource(wordCount()));
+    const port = new URL(view.url).port;
+    const ask = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(new URL('/snapshot', view.url), { headers: { host } }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await ask(`attacker.example:${port}`)).toBe(403);
+    expect(await ask(`127.0.0.1.attacker.example:${port}`)).toBe(403);
+    expect(await ask(`localhost:${port}`)).toBe(200);
+    expect(await ask(`127.0.0.1:${port}`)).toBe(200);
+    expect(await ask(`[::1]:${port}`)).toBe(200);
+  });
+
   it('answers 500 and keeps serving when the source throws', async () => {
     const source = new ScriptedSource(wordCount());
     const { view } = await start(source);

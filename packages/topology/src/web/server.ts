@@ -44,8 +44,13 @@ export async function startWebView(options: WebViewOptions): Promise<WebView> {
   const { host, port } = parseHostPort(options.address, 'web address');
   const assets = await loadAssets();
   const streams = new EventStreams({ maxClients: options.maxClients ?? 16, heartbeatMs: options.heartbeatMs ?? 15_000 });
+  const guarded = isLoopback(host);
   const server = createServer((request, response) => {
     try {
+      if (guarded && !namesLoopback(request.headers.host)) {
+        send(response, 403, 'text/plain; charset=utf-8', 'this view answers only to localhost and loopback addresses\n');
+        return;
+      }
       route(request, response, assets, streams, options.source);
     } catch (error) {
       // A failing source or a broken request must not take the runner down with it.
@@ -58,6 +63,9 @@ export async function startWebView(options: WebViewOptions): Promise<WebView> {
     streams.close();
     throw error;
   }
+  // After listen, the only server errors are failed accepts (EMFILE under a flood): the server keeps
+  // listening and takes the next connection, so they must not become an uncaught 'error' that ends the runner.
+  server.on('error', () => undefined);
   const unsubscribe = options.source.subscribe((snapshot) => {
     if (streams.size > 0) streams.broadcast(JSON.stringify(snapshot));
   });
@@ -100,6 +108,21 @@ function route(request: IncomingMessage, response: ServerResponse, assets: Reado
     return;
   }
   send(response, 200, asset.type, asset.body);
+}
+
+/**
+ * A view on loopback answers only requests addressed to a loopback name: otherwise a web page
+ * elsewhere could point its own DNS name at 127.0.0.1 (DNS rebinding) and read the topology.
+ */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function namesLoopback(hostHeader: string | undefined): boolean {
+  if (hostHeader === undefined) return false;
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(hostHeader.trim().toLowerCase());
+  const name = match?.[1] ?? match?.[2];
+  return name !== undefined && isLoopback(name);
 }
 
 function send(response: ServerResponse, status: number, type: string, body: string | Buffer, extra: Readonly<Record<string, string>> = {}): void {
