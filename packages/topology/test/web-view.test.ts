@@ -135,4 +135,16 @@ describe.skipIf(!haveChromium)('the web view in Chromium (scripted source)', () 
     expect(await p.locator('#events .event .text').first().textContent()).toBe('split #3 starting');
     expect(await p.locator('.node').count()).toBe(4);
   });
+
+  it('starts from an empty topology without errors and draws it when it arrives', async () => {
+    const empty: TopologySnapshot = { ...wordCount(), queues: [], workers: [], edges: [], events: [] };
+    const source = new ScriptedSource(empty);
+    const p = await open(source);
+    expect(await p.locator('.node').count()).toBe(0);
+    expect(await p.locator('#events .event.empty').count()).toBe(1);
+    source.publish(wordCount());
+    await p.locator('[data-node="split"]').waitFor(SHOWN);
+    expect(await p.locator('.node').count()).toBe(4);
+    expect(problems).toEqual([]);
+  });
 });

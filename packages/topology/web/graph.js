@@ -137,14 +137,15 @@ export class GraphView {
 
   scaleFor({ width, height }) {
     const { clientWidth, clientHeight } = this.svg;
-    if (!clientWidth || !clientHeight || !width || !height) return 1;
+    // dagre reports -Infinity for an empty graph.
+    if (!clientWidth || !clientHeight || !(width > 0) || !(height > 0)) return 1;
     return Math.min(1.2, clientWidth / width, clientHeight / height);
   }
 
   fit() {
     const { clientWidth, clientHeight } = this.svg;
     const { width, height } = this.size;
-    if (!clientWidth || !clientHeight || !width || !height) return;
+    if (!clientWidth || !clientHeight || !(width > 0) || !(height > 0)) return;
     const scale = this.scaleFor(this.size);
     const w = clientWidth / scale;
     const h = clientHeight / scale;
