@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   ERR_CHILD_START: 'a child process could not be started or did not say it was ready',
   ERR_CHILD_EXIT: 'a child process exited while it was needed',
   ERR_QUEUE: 'the queue node did not answer, or answered nonsense to, requests the caller needed',
+  ERR_KEY_FILE: 'an authentication key file cannot be read, is open to other users, or does not hold valid "<key id> <64 hex digits>" lines',
 } as const satisfies Record<`ERR_${WireErrorCode}`, string> & Record<string, string>;
 
 export type StreampyErrorCode = keyof typeof ERROR_CODES;

@@ -31,3 +31,19 @@ export { formatRequestId, replyId, replyIdCounter, requestId } from './ids.js';
 export { encodeReply } from './reply.js';
 export { parseReply } from './reply-parse.js';
 export { ReplyWriter } from './reply-writer.js';
+export {
+  AUTH_FRAME_MAX_BYTES,
+  AUTH_KEY_ID_MAX,
+  AUTH_KEY_ID_START,
+  AUTH_MAC_HEX,
+  AUTH_NONCE_HEX,
+  AUTH_VERSION_WORD,
+  authSigningInput,
+  authSigningPrefix,
+  encodeAuthFrame,
+  isAuthKeyId,
+  parseAuthHeader,
+  scanAuthFrame,
+  writeAuthMac,
+} from './auth.js';
+export type { AuthFrameView, AuthHeader, AuthRole, ParsedAuthHeader } from './auth.js';

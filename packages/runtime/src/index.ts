@@ -9,3 +9,7 @@ export { deriveSeed, seededRandom } from './random.js';
 export type { Random } from './random.js';
 export { LatencyHistogram, StatsMetrics, startMetricsServer } from './metrics.js';
 export type { HistogramSpec, MetricLabels, MetricSample, MetricSpec, MetricsServer, MetricsServerOptions } from './metrics.js';
+export { AUTH_FAILURES, DEFAULT_AUTH_WINDOW_MS, DEFAULT_MAX_REPLAY_ENTRIES, createAuthenticator, newAuthFailureCounts } from './auth.js';
+export type { AuthFailure, AuthFailureCounts, AuthVerdict, Authenticator, AuthenticatorOptions } from './auth.js';
+export { KeyFileError, loadKeyFile, parseKeyFile } from './key-file.js';
+export type { AuthKey, Keyring } from './key-file.js';
