@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { encodeText, isSeedForm, parseReply, parseRequest, type Request } from '@streampy/codec';
-import { UsageError, formatHostPort, integerFlag, normalizeArgv, packageVersion, parseHostPort, runCli } from '@streampy/runtime';
+import { UsageError, formatHostPort, integerFlag, loadKeyFile, normalizeArgv, packageVersion, parseHostPort, runCli } from '@streampy/runtime';
 import { ClientError } from './errors.js';
 import { exchangeRaw } from './raw.js';
 
@@ -16,6 +16,9 @@ Seed commands get the seed's replies: PUT:ping, GET, SIZE. Typed commands too:
 Options:
   --timeout MS   wait per attempt (default 1000)
   --retries N    extra attempts after a timeout, same frame (default 2)
+  --auth-key-file FILE
+                 sign the request and check the reply with the keys in FILE
+                 ("<key id> <64 hex digits>" per line; the first signs)
   --json         print {"sent", "reply", "ms", "error"?} as one JSON line
   --verbose      also print what was sent on stderr
   --help         show this help
@@ -52,6 +55,7 @@ async function main(): Promise<number> {
     options: {
       timeout: { type: 'string' },
       retries: { type: 'string' },
+      'auth-key-file': { type: 'string' },
       json: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -79,13 +83,15 @@ async function main(): Promise<number> {
   }
   const timeoutMs = integerFlag('timeout', values.timeout, 1) ?? 1000;
   const retries = integerFlag('retries', values.retries, 0) ?? 2;
+  const keyFile = values['auth-key-file'];
+  const auth = keyFile === undefined ? undefined : loadKeyFile(keyFile);
   const sent = words.join(' ');
   if (values.verbose) process.stderr.write(`sent to ${formatHostPort(address)}: ${sent}\n`);
 
   const payload = encodeText(sent);
   let result;
   try {
-    result = await exchangeRaw(address, payload, { timeoutMs, retries });
+    result = await exchangeRaw(address, payload, { timeoutMs, retries, ...(auth === undefined ? {} : { auth }) });
   } catch (error) {
     if (!(error instanceof ClientError)) throw error;
     if (values.json) process.stdout.write(`${JSON.stringify({ sent, reply: null, ms: null, error: { code: error.code, message: error.message } })}\n`);

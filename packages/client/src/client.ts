@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, encodeText, formatRequestId, isSeedForm, replyIdCounter, type Delivery, type NodeStats, type Reply, type Request } from '@streampy/codec';
-import { parseHostPort, systemClock, type HostPort } from '@streampy/runtime';
+import { AUTH_FRAME_MAX_BYTES, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, encodeText, formatRequestId, isSeedForm, replyIdCounter, type Delivery, type NodeStats, type Reply, type Request } from '@streampy/codec';
+import { parseHostPort, systemClock, type AuthFailureCounts, type HostPort } from '@streampy/runtime';
+import { authenticatedTransport, clientAuthenticator, droppedRepliesHint } from './auth.js';
 import { Correlator } from './correlator.js';
 import { ClientClosedError, ClientError } from './errors.js';
 import { FrameWriter } from './frames.js';
@@ -34,22 +35,37 @@ function rejected(error: unknown): Promise<never> {
 /** The API layer: requests built and checked here, carried by the correlator, read by the readers. */
 class NodeClient implements QueueClient {
   readonly address: HostPort;
+  readonly authFailures?: Readonly<AuthFailureCounts>;
   readonly #correlator: Correlator;
   readonly #seed: boolean;
   readonly #read: Readers;
   readonly #frames: FrameWriter;
   readonly #idPrefix: string;
 
-  constructor(transport: Transport, address: HostPort, options: Omit<ClientOptions, 'address'>, prefix: string) {
+  constructor(udp: Transport, address: HostPort, options: Omit<ClientOptions, 'address'>, prefix: string) {
     this.address = address;
     this.#seed = options.protocol === 'seed';
     this.#read = replyReaders(this.#seed);
     this.#idPrefix = prefix;
-    const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes ?? DEFAULT_MAX_FRAME_BYTES, 16, DEFAULT_MAX_FRAME_BYTES);
+    const clock = options.clock ?? systemClock;
+    let transport = udp;
+    let timeoutHint: (() => string | undefined) | undefined;
+    // The AUTH frame rides in every datagram: the frames get that much less room.
+    let envelope = 0;
+    if (options.auth !== undefined) {
+      if (this.#seed) throw new ClientError('ERR_UNSUPPORTED', "the seed protocol has no authentication: auth needs protocol 'extended'");
+      const signed = authenticatedTransport(udp, clientAuthenticator(options.auth, clock));
+      transport = signed;
+      this.authFailures = signed.failures;
+      timeoutHint = () => droppedRepliesHint(signed.failures);
+      envelope = AUTH_FRAME_MAX_BYTES;
+    }
+    const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes ?? DEFAULT_MAX_FRAME_BYTES, 16 + envelope, DEFAULT_MAX_FRAME_BYTES) - envelope;
     this.#frames = new FrameWriter(maxDatagramBytes);
     const prefixBytes = encodeText(prefix);
     this.#correlator = new Correlator({
       transport,
+      ...(timeoutHint === undefined ? {} : { timeoutHint }),
       peer: address,
       matching: this.#seed ? { kind: 'ordered' } : { kind: 'ids', counterOf: (payload) => replyIdCounter(payload, prefixBytes) },
       coalesce: !this.#seed && options.coalesce !== false,
@@ -57,7 +73,7 @@ class NodeClient implements QueueClient {
       retries: integer('retries', options.retries ?? 3, 0, 1000),
       backoffMs: integer('retryBackoffMs', options.retryBackoffMs ?? 20, 0, 2 ** 31 - 1),
       maxDatagramBytes,
-      clock: options.clock ?? systemClock,
+      clock,
     });
   }
 

@@ -33,6 +33,8 @@ export interface CorrelatorOptions {
   /** Largest datagram sent. */
   readonly maxDatagramBytes: number;
   readonly clock: Clock;
+  /** Ends a timeout's message, when the layer below knows why replies did not arrive. */
+  readonly timeoutHint?: () => string | undefined;
 }
 
 /**
@@ -51,6 +53,7 @@ export class Correlator {
   readonly #backoffMs: number;
   readonly #maxDatagramBytes: number;
   readonly #clock: Clock;
+  readonly #timeoutHint: (() => string | undefined) | undefined;
   #counter = 0;
   #closed = false;
   #outstanding = 0;
@@ -86,6 +89,7 @@ export class Correlator {
     this.#backoffMs = options.backoffMs;
     this.#maxDatagramBytes = options.maxDatagramBytes;
     this.#clock = options.clock;
+    this.#timeoutHint = options.timeoutHint;
     this.#transport.onDatagram((datagram) => this.#onDatagram(datagram));
   }
 
@@ -251,7 +255,7 @@ export class Correlator {
 
   #attemptTimedOut(request: Outstanding): void {
     if (request.attempts > request.retries) {
-      this.#fail(request, new TimeoutError(this.peer, request.label, request.attempts, this.#timeoutMs));
+      this.#fail(request, new TimeoutError(this.peer, request.label, request.attempts, this.#timeoutMs, this.#timeoutHint?.() ?? ''));
       return;
     }
     // Exponential backoff with equal jitter, so clients that lost the same node do not retry in step.

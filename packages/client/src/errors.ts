@@ -28,10 +28,11 @@ export class TimeoutError extends ClientError {
   /** Datagrams sent for this request: 1 + retries. */
   readonly attempts: number;
 
-  constructor(address: HostPort, verb: string, attempts: number, timeoutMs: number) {
+  /** `detail` ends the message: what the client knows about why (e.g. replies it dropped). */
+  constructor(address: HostPort, verb: string, attempts: number, timeoutMs: number, detail = '') {
     super(
       'ERR_TIMEOUT',
-      `no reply from ${formatHostPort(address)} to ${verb} after ${attempts} attempt${attempts === 1 ? '' : 's'} (${timeoutMs} ms each)`,
+      `no reply from ${formatHostPort(address)} to ${verb} after ${attempts} attempt${attempts === 1 ? '' : 's'} (${timeoutMs} ms each)${detail}`,
     );
     this.address = address;
     this.verb = verb;

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_MAX_FRAME_BYTES, UnknownVerbError, encodeFrame, parseRequest, replyId } from '@streampy/codec';
-import { systemClock, type HostPort } from '@streampy/runtime';
+import { systemClock, type HostPort, type Keyring } from '@streampy/runtime';
+import { authenticatedTransport, clientAuthenticator, droppedRepliesHint } from './auth.js';
 import { Correlator } from './correlator.js';
 import { NOT_MINE, type ReplyReader } from './outstanding.js';
 import { openUdpTransport } from './transport.js';
@@ -9,6 +10,8 @@ export interface RawExchangeOptions {
   readonly timeoutMs: number;
   /** Extra attempts after a timeout; each resends the same frame. */
   readonly retries: number;
+  /** Sign the datagram and verify the reply with these keys (see `ClientOptions.auth`). */
+  readonly auth?: Keyring;
 }
 
 export interface RawExchange {
@@ -39,9 +42,11 @@ const readRaw: ReplyReader<{ reply: Uint8Array; attempts: number }, string | und
  * user typed, seed command or typed command alike.
  */
 export async function exchangeRaw(address: HostPort, payload: Uint8Array, options: RawExchangeOptions): Promise<RawExchange> {
-  const transport = await openUdpTransport(address);
+  const udp = await openUdpTransport(address);
+  const signed = options.auth === undefined ? undefined : authenticatedTransport(udp, clientAuthenticator(options.auth, systemClock));
   const correlator = new Correlator({
-    transport,
+    transport: signed ?? udp,
+    ...(signed === undefined ? {} : { timeoutHint: () => droppedRepliesHint(signed.failures) }),
     peer: address,
     matching: { kind: 'ordered' },
     coalesce: false,

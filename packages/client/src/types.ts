@@ -1,5 +1,5 @@
 import type { Delivery, NodeStats, Reply, Request } from '@streampy/codec';
-import type { Clock, HostPort } from '@streampy/runtime';
+import type { AuthFailureCounts, Clock, HostPort, Keyring } from '@streampy/runtime';
 import type { ClientError } from './errors.js';
 import type { PutResult } from './replies.js';
 
@@ -27,6 +27,13 @@ export interface ClientOptions {
   readonly maxDatagramBytes?: number;
   /** Time and timers of deadlines and retries. Default the system clock; tests pass a manual one. */
   readonly clock?: Clock;
+  /**
+   * Shared-key authentication (PROTOCOL.md, "Access control"): a keyring, or the path of a key
+   * file, `<key id> <64 hex digits>` per line. Every datagram is signed with the first key;
+   * replies must be signed with any of them, within the time window and never seen before, or
+   * they are dropped and counted (`authFailures`). Needs the extended protocol.
+   */
+  readonly auth?: Keyring | string;
 }
 
 export interface PutOptions {
@@ -61,6 +68,8 @@ export type PutManyResult = { readonly status: 'fulfilled'; readonly value: PutR
 
 export interface QueueClient {
   readonly address: HostPort;
+  /** With `auth`: replies dropped because they failed verification, by reason (live counts). */
+  readonly authFailures?: Readonly<AuthFailureCounts>;
   put(message: string | Uint8Array, options?: PutOptions): Promise<PutResult>;
   /**
    * Puts every message with one promise: the frames travel packed into as few datagrams as
