@@ -135,3 +135,22 @@ export function fanOut(): TopologySnapshot {
     events: [],
   };
 }
+
+/**
+ * The little of the page these tests read inside the browser, typed by hand: this package type-checks
+ * without the DOM library. Page-side code must be functions (the page's Content-Security-Policy forbids
+ * the eval that string predicates need): `(globalThis as unknown as PageGlobals).document...`.
+ */
+export interface PageGlobals {
+  readonly document: {
+    querySelector(selector: string): PageElement | null;
+    getElementById(id: string): PageElement | null;
+  };
+  readonly MutationObserver: new (callback: () => void) => { observe(target: PageElement, options: Record<string, unknown>): void };
+  __statuses?: (string | null)[];
+}
+
+export interface PageElement {
+  readonly textContent: string | null;
+  getAttribute(name: string): string | null;
+}

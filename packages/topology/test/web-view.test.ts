@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { TopologySnapshot } from '../src/snapshot.js';
 import { startWebView, type WebView } from '../src/web/server.js';
-import { ScriptedSource, haveChromium, launchChromium, wordCount } from './web-fixtures.js';
+import { ScriptedSource, haveChromium, launchChromium, wordCount, type PageGlobals } from './web-fixtures.js';
 
 /** The one browser global these tests read (the package type-checks without the DOM library). */
 interface StyleWindow {
@@ -75,8 +75,11 @@ describe.skipIf(!haveChromium)('the web view in Chromium (scripted source)', () 
     const p = await open(source);
     const before = await p.locator('.edge[data-edge="source->split"] path.line').getAttribute('stroke-width');
     source.publish(wordCount(0.01));
-    // Page-side code as text: this package type-checks without the DOM library.
-    await p.waitForFunction(`document.querySelector('.edge-label[data-edge="source->split"] .edge-rate')?.textContent === '4.0 msg/s'`, undefined, SHOWN);
+    await p.waitForFunction(
+      () => (globalThis as unknown as PageGlobals).document.querySelector('.edge-label[data-edge="source->split"] .edge-rate')?.textContent === '4.0 msg/s',
+      undefined,
+      SHOWN,
+    );
     const after = await p.locator('.edge[data-edge="source->split"] path.line').getAttribute('stroke-width');
     expect(Number(after)).toBeLessThan(Number(before));
     source.publish(wordCount(0));
