@@ -17,6 +17,10 @@ export interface QueueStats {
   readonly deadLettered: number;
   readonly duplicates: number;
   readonly rejectedFull: number;
+  /** EXTENDs accepted (absent from nodes before 0.2). */
+  readonly extends?: number;
+  /** Counters of the queue's storage engine, when it keeps any (the durable log's: writes, fsyncs, damage found...). */
+  readonly storage?: Readonly<Record<string, number>>;
 }
 
 /** A node's `STATS` reply. Fields a newer node adds are kept as they came. */
@@ -76,7 +80,14 @@ export function parseNodeStats(value: unknown): NodeStats {
   for (const name of Object.keys(queues)) {
     const queue = queues[name];
     if (!isObject(queue)) throw bad(`queues.${name.slice(0, 64)} must be an object`);
-    checkCounters(`queues.${name.slice(0, 64)}.`, queue, QUEUE_COUNTERS);
+    const where = `queues.${name.slice(0, 64)}.`;
+    checkCounters(where, queue, QUEUE_COUNTERS);
+    if (queue.extends !== undefined) checkCounters(where, queue, ['extends']);
+    const storage = queue.storage;
+    if (storage !== undefined) {
+      if (!isObject(storage)) throw bad(`${where}storage must be an object`);
+      checkCounters(`${where}storage.`, storage, Object.keys(storage));
+    }
   }
   const recent = value.recent;
   if (recent !== undefined && !(Array.isArray(recent) && recent.every((item) => typeof item === 'string'))) throw bad('recent must be an array of strings');

@@ -12,6 +12,8 @@ describe('parseNodeStats', () => {
     const { recent: _recent, ...withoutRecent } = SAMPLE_STATS;
     expect(parseNodeStats(withoutRecent)).toEqual(withoutRecent);
     expect(parseNodeStats({ ...SAMPLE_STATS, queues: {} }).queues).toEqual({});
+    const durable = { ...SAMPLE_STATS.queues.default, extends: 3, storage: { fsyncs: 12, writeFailures: 0 } };
+    expect(parseNodeStats({ ...SAMPLE_STATS, queues: { default: durable } }).queues.default?.storage?.fsyncs).toBe(12);
   });
 
   it('accepts every well-formed STATS body', () => {
@@ -53,6 +55,9 @@ describe('parseNodeStats', () => {
       { queues: { default: { ...SAMPLE_STATS.queues.default, acks: '0' } } },
       { recent: 'ping' },
       { recent: [1] },
+      { queues: { default: { ...SAMPLE_STATS.queues.default, extends: '2' } } },
+      { queues: { default: { ...SAMPLE_STATS.queues.default, storage: [] } } },
+      { queues: { default: { ...SAMPLE_STATS.queues.default, storage: { fsyncs: 'many' } } } },
     ];
     for (const patch of wrong) {
       expect(() => parseNodeStats({ ...SAMPLE_STATS, ...patch }), JSON.stringify(patch)).toThrow(CodecError);
