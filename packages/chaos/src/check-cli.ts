@@ -23,6 +23,7 @@ Options:
   --tail-ms N            with all messages in, keep draining until quiet this long (default 1000)
   --deadline-ms N        bound on the whole run (default 30000 + 10 per message)
   --run-id ID            tag of this run's messages (default random)
+  --auth-key-file FILE   the nodes' shared key file: sign every request, check every reply
   --expect GUARANTEE     at-most-once|at-least-once|exactly-once: exit 1 unless its promise held
   --json                 print the report as one JSON line
   --log-level LEVEL      debug|info|warn|error (default warn; logs go to stderr)
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
       messages: { type: 'string' },
       drain: { type: 'string' },
       'run-id': { type: 'string' },
+      'auth-key-file': { type: 'string' },
       expect: { type: 'string' },
       json: { type: 'boolean' },
       'log-level': { type: 'string' },
@@ -94,6 +96,7 @@ async function main(): Promise<number> {
     logger: createLogger({ name: 'Check', level }),
   };
   if (typeof values['run-id'] === 'string') options.runId = values['run-id'];
+  if (typeof values['auth-key-file'] === 'string') options.auth = values['auth-key-file'];
   for (const [flag, [field, min, max]] of Object.entries(INTEGER_FLAGS) as [keyof typeof INTEGER_FLAGS, (typeof INTEGER_FLAGS)[keyof typeof INTEGER_FLAGS]][]) {
     const text = values[flag];
     const value = integerFlag(flag, text, min, max);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@streampy/client';
 import { checkInteger, checkName, parseLeaseToken, type Delivery, type NodeStats } from '@streampy/codec';
-import type { HostPort, Logger } from '@streampy/runtime';
+import { loadKeyFile, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
 import { validated } from './errors.js';
 import { encodeCheckMessage, verifyCheckMessage } from './message.js';
 
@@ -45,6 +45,8 @@ export interface CheckOptions {
   readonly deadlineMs?: number;
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
+  /** The nodes' shared key (a keyring or a key-file path): the checker's clients sign with it. */
+  readonly auth?: Keyring | string;
 }
 
 export interface CheckReport {
@@ -142,7 +144,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   validated('ERR_BAD_OPTION', () => checkName('runId', runId, 'ERR_BAD_OPTION', 32));
   const drain = options.drain ?? 'reserve';
   const log = options.logger;
-  const clientOptions = { timeoutMs: options.timeoutMs ?? 200, retries: options.retries ?? 4 };
+  const auth = typeof options.auth === 'string' ? loadKeyFile(options.auth) : options.auth;
+  const clientOptions = { timeoutMs: options.timeoutMs ?? 200, retries: options.retries ?? 4, ...(auth === undefined ? {} : { auth }) };
 
   const started = Date.now();
   const deadline = started + deadlineMs;

@@ -27,6 +27,11 @@ Options:
   --log-level LEVEL      debug|info|warn|error (default info; logs go to stderr)
   --help, --version
 
+The proxy needs no key in front of a node with --auth-key-file: it forwards datagrams as they
+are, so the node checks the clients' signatures and the clients the node's. A datagram it
+duplicates is refused by the node as a replay (no reply), as a real network's duplicate would
+be; one it corrupts fails its MAC. Start the node with --allow covering the proxy's address.
+
 Prints "streampy-proxy listening on <addr> -> <target>" when ready; on SIGINT or SIGTERM it
 prints the counts of each direction and exits 0.
 `;

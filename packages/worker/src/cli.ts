@@ -47,6 +47,8 @@ Options:
                           are then redelivered by the queue node, so only at-most-once loses it)
   --retries N             retries of a request after a timeout (client default)
   --protocol P            extended (default) or seed (the original prototype's queue node)
+  --auth-key-file FILE    sign every datagram and check every reply with the keys in FILE
+                          ("<key id> <64 hex digits>" per line; the first signs)
   --log-level LEVEL       debug, info (default), warn or error
   --log-format FORMAT     json or pretty (default: pretty on a terminal)
   --log-dir DIR           also write JSON logs to DIR/<logger name>.<uuid>.log
@@ -104,6 +106,7 @@ async function main(): Promise<number> {
       'stop-timeout-ms': { type: 'string' },
       retries: { type: 'string' },
       protocol: { type: 'string' },
+      'auth-key-file': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       'log-dir': { type: 'string' },
@@ -179,6 +182,7 @@ async function main(): Promise<number> {
         timeoutMs: integerFlag('timeout-ms', values['timeout-ms'], 1),
         retries: integerFlag('retries', values.retries, 0),
         protocol,
+        auth: values['auth-key-file'],
       }),
     });
   } catch (error) {

@@ -31,6 +31,7 @@ export async function openConnections(plan: WorkerPlan): Promise<Connections> {
         clock: plan.clock,
         ...(plan.timeoutMs === undefined ? {} : { timeoutMs: plan.timeoutMs }),
         ...(plan.retries === undefined ? {} : { retries: plan.retries }),
+        ...(plan.auth === undefined ? {} : { auth: plan.auth }),
       };
       clients.set(key, await connect(options));
     }),

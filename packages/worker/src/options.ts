@@ -1,5 +1,5 @@
 import { checkInteger, checkName, isStreampyError } from '@streampy/codec';
-import { formatHostPort, parseHostPort, seededRandom, systemClock, type Clock, type HostPort, type Logger } from '@streampy/runtime';
+import { formatHostPort, loadKeyFile, parseHostPort, seededRandom, systemClock, type Clock, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
 import { WorkerError } from './errors.js';
 import type { WorkerFunction } from './functions.js';
 import type { ConnectFunction } from './worker-client.js';
@@ -54,6 +54,11 @@ export interface WorkerOptions {
   readonly connect?: ConnectFunction;
   /** Time and timers (idle backoff, lease renewal, retries), also handed to the clients. Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Shared-key authentication with every queue node (PROTOCOL.md, "Access control"): a keyring
+   * or the path of a key file, read once; every client of the worker signs with it.
+   */
+  readonly auth?: Keyring | string;
 }
 
 /** Where one input or output is. */
@@ -92,6 +97,7 @@ export interface WorkerPlan {
   readonly logger: Logger;
   readonly connect: ConnectFunction | undefined;
   readonly clock: Clock;
+  readonly auth: Keyring | undefined;
 }
 
 const DEFAULTS = { leaseMs: 30_000, concurrency: 2, batch: 32, idleMinMs: 1, idleMaxMs: 100 } as const;
@@ -174,6 +180,7 @@ export function planWorker(options: WorkerOptions): WorkerPlan {
     return plan;
   });
   if (protocol === 'seed' && [...inputs, ...outputs].some((endpoint) => endpoint.queue !== undefined)) throw badOption('the seed protocol has no named queues');
+  if (protocol === 'seed' && options.auth !== undefined) throw badOption('the seed protocol has no authentication: auth needs the extended protocol');
   const leaseMs = checkCount('leaseMs', options.leaseMs ?? DEFAULTS.leaseMs, 1, 86_400_000);
   // The seed answers one message per GET; the node returns what it has, so a large batch costs an idle queue nothing.
   const batch = checkCount('batch', options.batch ?? (protocol === 'seed' ? 1 : DEFAULTS.batch), 1, 1000);
@@ -200,5 +207,6 @@ export function planWorker(options: WorkerOptions): WorkerPlan {
     logger: options.logger ?? SILENT_LOGGER,
     connect: options.connect,
     clock: options.clock ?? systemClock,
+    auth: typeof options.auth === 'string' ? loadKeyFile(options.auth) : options.auth,
   };
 }

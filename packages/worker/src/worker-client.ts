@@ -1,5 +1,5 @@
 import type { Delivery } from '@streampy/codec';
-import type { Clock, HostPort } from '@streampy/runtime';
+import type { Clock, HostPort, Keyring } from '@streampy/runtime';
 
 /**
  * The part of `@streampy/client`'s QueueClient the worker uses. The worker depends on this
@@ -23,6 +23,8 @@ export interface WorkerClientOptions {
   readonly retries?: number;
   /** The worker's clock, for the client's deadlines and retries. */
   readonly clock?: Clock;
+  /** The worker's keys: the client signs its datagrams and verifies the node's replies with them. */
+  readonly auth?: Keyring;
 }
 
 /** Opens a client to one queue node; the default uses `@streampy/client`'s `createClient`. */
