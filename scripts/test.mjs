@@ -3,6 +3,7 @@
 // A script rather than a package.json one-liner so the environment is set the same way on
 // every OS (Windows shells cannot prefix `VAR=1 cmd`).
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: process.env.FORCE_COLOR ?? '0' };
 const shell = process.platform === 'win32';
@@ -19,6 +20,7 @@ function step(title, command, args) {
   process.stdout.write(`== ${title} passed in ${seconds}s\n`);
 }
 
+systemPackages();
 step('build', 'pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only']);
 step('lint', 'pnpm', ['exec', 'eslint', '.']);
 step('typecheck', 'pnpm', ['exec', 'turbo', 'run', 'typecheck', '--output-logs=errors-only']);
@@ -53,4 +55,29 @@ async function tests() {
   process.stdout.write(`\n== test ${code === 0 ? 'passed' : 'failed'} in ${seconds}s\n`);
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   process.exit(code === 0 && failed === 0 ? 0 : code || 1);
+}
+
+/**
+ * The tests use two programs from the system: python3 (the seed prototype's fixtures) and
+ * Debian's chromium (the web view, driven by playwright-core, which never downloads a browser).
+ * As root with apt-get (CI, a fresh machine) the missing ones are installed; otherwise the
+ * tests that need them say they were skipped, and this says how to install them.
+ */
+function systemPackages() {
+  if (process.platform !== 'linux') return;
+  const missing = [];
+  if (spawnSync('python3', ['--version'], { stdio: 'ignore' }).status !== 0) missing.push('python3');
+  if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+  if (missing.length === 0) return;
+  const root = process.getuid?.() === 0;
+  const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!root || !apt) {
+    process.stdout.write(`\n== note: ${missing.join(', ')} missing; the tests that need them will be skipped (install: sudo apt-get install -y ${missing.join(' ')})\n`);
+    return;
+  }
+  const aptEnv = { ...env, DEBIAN_FRONTEND: 'noninteractive' };
+  process.stdout.write(`\n== installing ${missing.join(', ')} from Debian's packages (the tests use them)\n`);
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env: aptEnv });
+  const result = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: aptEnv });
+  if (result.status !== 0) process.stdout.write(`== could not install ${missing.join(', ')}; the tests that need them will be skipped\n`);
 }
