@@ -27,6 +27,8 @@ Options:
                          guarantees promised better
   --check-source Q       the queue --check feeds (default: the one no worker writes to)
   --check-sink Q         the queue --check drains (default: the one no worker reads from)
+  --check-settle-ms N    with messages missing, how long the sink must stay quiet before they
+                         count as lost (default 5000: longer than a restart)
   --web HOST:PORT        serve the live view of the topology (port 0: the OS picks)
   --validate             check FILE and exit: 0 when it is right, 2 listing its problems
   --schema               print the JSON Schema of the file format and exit
@@ -104,6 +106,7 @@ async function main(): Promise<number> {
       check: { type: 'string' },
       'check-source': { type: 'string' },
       'check-sink': { type: 'string' },
+      'check-settle-ms': { type: 'string' },
       web: { type: 'string' },
       validate: { type: 'boolean' },
       schema: { type: 'boolean' },
@@ -129,6 +132,7 @@ async function main(): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'give the topology FILE' : `expected one FILE, got ${positionals.length} arguments`);
   const durationSeconds = seconds(values.duration);
   const checkMessages = integerFlag('check', values.check, 1, 10_000_000);
+  const settleMs = integerFlag('check-settle-ms', values['check-settle-ms'], 0, 3_600_000);
   const readyTimeoutMs = integerFlag('ready-timeout-ms', values['ready-timeout-ms'], 1);
   const logLevel = level('log-level', values['log-level'], 'info');
   const childLogLevel = level('child-log-level', values['child-log-level'], 'warn');
@@ -186,6 +190,7 @@ async function main(): Promise<number> {
             logger,
             ...(values['check-source'] === undefined ? {} : { source: values['check-source'] }),
             ...(values['check-sink'] === undefined ? {} : { sink: values['check-sink'] }),
+            ...(settleMs === undefined ? {} : { settleMs }),
           });
         } else if (!stopper.signal.aborted) {
           await new Promise<void>((resolve) => stopper.signal.addEventListener('abort', () => resolve(), { once: true }));
