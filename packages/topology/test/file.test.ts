@@ -170,3 +170,14 @@ describe('the format against the CLIs and the shipped schema', () => {
     expect(Object.keys(properties.faults?.items?.properties ?? {})).toEqual(FAULT_KEYS.map((spec) => spec.key));
   });
 });
+
+describe('the README', () => {
+  it('documents every key of the format', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = (from: string, to: string): string => readme.slice(readme.indexOf(from), readme.indexOf(to));
+    const missing = (text: string, keys: readonly { key: string }[]): string[] => keys.map((spec) => spec.key).filter((key) => !text.includes(`\`${key}\``));
+    expect(missing(section('### Queues', '### Workers'), QUEUE_KEYS)).toEqual([]);
+    expect(missing(section('### Workers', '### Faults'), WORKER_KEYS)).toEqual([]);
+    expect(missing(section('### Faults', '## streampy-run'), FAULT_KEYS)).toEqual([]);
+  });
+});
