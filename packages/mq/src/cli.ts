@@ -13,6 +13,8 @@ import {
   runCli,
   type HostPort,
 } from '@streampy/runtime';
+import { isStreampyError } from '@streampy/codec';
+import { AllowList, allowListFor } from './access.js';
 import { MqError } from './errors.js';
 import { createQueueNode, type QueueNodeOptions } from './node.js';
 import type { FsyncPolicy } from './storage/engine.js';
@@ -25,6 +27,11 @@ Runs a streampy queue node on UDP (see PROTOCOL.md for the wire).
 
 Options:
   --address HOST:PORT        where to listen (default 127.0.0.1:10000; port 0 = the OS picks)
+  --allow CIDR[,CIDR...]     answer only these sources (IPv4/IPv6 networks; a bare address is
+                             one host); default: loopback only on a loopback address
+  --auth-key-file FILE       every datagram must be signed with a key in FILE ("<key id>
+                             <64 hex digits>" per line; the first signs replies)
+  --auth-window MS           how far a signed datagram's clock may be from ours (default 10000)
   --data-dir DIR             durable storage: one log per queue under DIR, recovered at start
   --fsync always|never|MS    fsync policy with --data-dir (default 10: at most every 10 ms)
   --max-messages N           messages a queue holds at most; puts beyond get ERR FULL
@@ -39,6 +46,7 @@ Options:
   --version                  print the version
   --help                     print this help
 
+Listening on any address but loopback needs --allow or --auth-key-file (else: exit 2).
 Prints "${PROGRAM} listening on <host>:<port>" once bound; on SIGINT or SIGTERM it stops,
 prints "${PROGRAM} stopped; queue size <n>" and exits 0.
 `;
@@ -66,6 +74,9 @@ async function main(): Promise<number> {
     strict: true,
     options: {
       address: { type: 'string' },
+      allow: { type: 'string', multiple: true },
+      'auth-key-file': { type: 'string' },
+      'auth-window': { type: 'string' },
       'data-dir': { type: 'string' },
       fsync: { type: 'string' },
       'max-messages': { type: 'string' },
@@ -100,6 +111,23 @@ async function main(): Promise<number> {
   const dataDir = values['data-dir'];
   if (fsync !== undefined && dataDir === undefined) throw new UsageError('--fsync needs --data-dir');
   const deadLetter = values['dead-letter'];
+  const allow = values.allow;
+  const keyFile = values['auth-key-file'];
+  if (values['auth-window'] !== undefined && keyFile === undefined) throw new UsageError('--auth-window needs --auth-key-file');
+  let allowList: AllowList | undefined;
+  try {
+    allowList = allow === undefined ? undefined : AllowList.parse(allow);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  try {
+    allowListFor(listen, allowList, keyFile !== undefined);
+  } catch (error) {
+    // The issue's "refuses to start": one line, exit 2, no usage hint (the sentence says what to give).
+    if (!isStreampyError(error, 'ERR_BAD_OPTION')) throw error;
+    process.stderr.write(`${PROGRAM}: ${error.message}\n`);
+    return 2;
+  }
 
   const logDir = values['log-dir'];
   const options: QueueNodeOptions = {
@@ -117,6 +145,9 @@ async function main(): Promise<number> {
     ...optional('leaseMs', integerFlag('lease-ms', values['lease-ms'], 1)),
     ...optional('maxDeliveries', integerFlag('max-deliveries', values['max-deliveries'], 1)),
     ...optional('dedupWindowMs', integerFlag('dedup-window', values['dedup-window'], 0)),
+    ...optional('authWindowMs', integerFlag('auth-window', values['auth-window'], 1, 3_600_000)),
+    ...(allow === undefined ? {} : { allow }),
+    ...(keyFile === undefined ? {} : { auth: keyFile }),
     ...(deadLetter === undefined ? {} : { deadLetter: deadLetter.includes(':') ? address(deadLetter, '--dead-letter') : deadLetter }),
   };
 

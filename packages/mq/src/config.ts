@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, checkInteger, isQueueName } from '@streampy/codec';
-import { parseHostPort, type Clock, type HostPort, type Logger } from '@streampy/runtime';
+import { AUTH_FRAME_MAX_BYTES, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, checkInteger, isQueueName } from '@streampy/codec';
+import { DEFAULT_AUTH_WINDOW_MS, loadKeyFile, parseHostPort, type Clock, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
+import { AllowList, allowListFor } from './access.js';
 import { MqError } from './errors.js';
 import { maxMessageBytesFor } from './limits.js';
 import { MAX_DELIVERIES, type LocalLimits } from './local/backend.js';
@@ -42,6 +43,29 @@ export interface QueueNodeOptions {
   readonly maxQueues?: number;
   /** Time and timers of leases, delays, dedup windows and retries. Default the system clock; tests pass a manual one. */
   readonly clock?: Clock;
+  /**
+   * The sources answered (PROTOCOL.md, "Access control"): IPv4/IPv6 networks, comma-separated
+   * or a list (`10.0.0.0/8`, `::1`, a bare address). Others are dropped unanswered and counted.
+   * Default: loopback sources on a loopback address; elsewhere everyone if `auth` is given, and
+   * without either the node refuses to start.
+   */
+  readonly allow?: string | readonly string[];
+  /**
+   * Shared-key authentication: a keyring or a key-file path (`<key id> <64 hex digits>` per
+   * line). Every datagram must carry a valid AUTH frame; replies are signed.
+   */
+  readonly auth?: Keyring | string;
+  /** How far a signed datagram's timestamp may be from the node's clock, ms. Default 10000. */
+  readonly authWindowMs?: number;
+}
+
+/** Who the node answers: checked by the server before any frame is read. */
+export interface AccessConfig {
+  /** Undefined: every source (only with `keyring`). */
+  readonly allow: AllowList | undefined;
+  /** Undefined: datagrams are not signed. */
+  readonly keyring: Keyring | undefined;
+  readonly windowMs: number;
 }
 
 /** The options checked, with every default filled in. */
@@ -53,6 +77,8 @@ export interface NodeConfig {
   readonly limits: LocalLimits;
   readonly leaseMs: number;
   readonly deadLetter: string | HostPort;
+  readonly access: AccessConfig;
+  /** Room for frames in a datagram: the datagram limit less the AUTH frame, when datagrams are signed. */
   readonly maxDatagramBytes: number;
   readonly maxMessageBytes: number;
   readonly maxQueues: number;
@@ -93,7 +119,16 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
   }
   const dataDir = options.dataDir;
   const fsync = options.fsync ?? 10;
-  const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes, DEFAULT_MAX_FRAME_BYTES, 1024, DEFAULT_MAX_FRAME_BYTES);
+  const address = hostPort('address', options.address ?? '127.0.0.1:0');
+  const keyring = typeof options.auth === 'string' ? loadKeyFile(options.auth) : options.auth;
+  const access: AccessConfig = {
+    allow: allowListFor(address, options.allow === undefined ? undefined : AllowList.parse(options.allow), keyring !== undefined),
+    keyring,
+    windowMs: integer('authWindowMs', options.authWindowMs, DEFAULT_AUTH_WINDOW_MS, 1, 3_600_000),
+  };
+  // Signed datagrams carry an AUTH frame: the frames get that much less room, and so does the largest message.
+  const envelope = keyring === undefined ? 0 : AUTH_FRAME_MAX_BYTES;
+  const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes, DEFAULT_MAX_FRAME_BYTES, 1024, DEFAULT_MAX_FRAME_BYTES) - envelope;
   const limits: LocalLimits = {
     maxMessages: integer('maxMessages', options.maxMessages, Number.MAX_SAFE_INTEGER),
     maxBytes: integer('maxBytes', options.maxBytes, Number.MAX_SAFE_INTEGER),
@@ -109,12 +144,13 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
     return (name) => createLogEngine({ dir: join(dataDir, name), fsync, logger, keyWindowMs: limits.dedupWindowMs, now: () => clock.now() });
   };
   return {
-    address: hostPort('address', options.address ?? '127.0.0.1:0'),
+    address,
     engines,
     dataDir,
     limits,
     leaseMs: integer('leaseMs', options.leaseMs, 30_000, 1, PROTOCOL_LIMITS.maxLeaseMs),
     deadLetter: deadLetterOf(options.deadLetter ?? 'dead'),
+    access,
     maxDatagramBytes,
     maxMessageBytes: maxMessageBytesFor(maxDatagramBytes),
     maxQueues: integer('maxQueues', options.maxQueues, 64, 2),

@@ -1,6 +1,6 @@
 import { createClient, type QueueClient } from '@streampy/client';
 import { PROTOCOL_LIMITS } from '@streampy/codec';
-import { formatHostPort, type Clock, type HostPort, type Logger, type TimerHandle } from '@streampy/runtime';
+import { formatHostPort, type Clock, type HostPort, type Keyring, type Logger, type TimerHandle } from '@streampy/runtime';
 import { isPending, type QueueBackend } from './backend.js';
 import type { Registry } from './registry.js';
 
@@ -113,8 +113,9 @@ export class RemoteForwarder {
     this.#clock = clock;
   }
 
-  static async start(target: HostPort, logger: Logger, clock: Clock): Promise<RemoteForwarder> {
-    const client = await createClient({ address: target, timeoutMs: FIRST_RETRY_MS, retries: 3, retryBackoffMs: FIRST_RETRY_MS, clock });
+  /** `auth`: the node's keys, when it has them: the destination is expected to share them. */
+  static async start(target: HostPort, logger: Logger, clock: Clock, auth?: Keyring): Promise<RemoteForwarder> {
+    const client = await createClient({ address: target, timeoutMs: FIRST_RETRY_MS, retries: 3, retryBackoffMs: FIRST_RETRY_MS, clock, ...(auth === undefined ? {} : { auth }) });
     return new RemoteForwarder(target, client, logger, clock);
   }
 

@@ -24,7 +24,8 @@ export interface DispatchOptions<P extends Peer> {
   readonly logger: Logger;
   readonly counters: NodeCounters;
   readonly recent: RecentBodies;
-  readonly stats: () => NodeStats;
+  /** STATS for `peer`, which decides whether it shows message bodies. */
+  readonly stats: (peer: P) => NodeStats;
   /** Lease of a RESERVE without `lease=`. */
   readonly leaseMs: number;
   readonly maxDatagramBytes: number;
@@ -106,7 +107,7 @@ export class Dispatcher<P extends Peer> {
     let held: Held[] | undefined;
     for (const step of steps) {
       if (held !== undefined) {
-        held.push(this.#hold(step));
+        held.push(this.#hold(step, peer));
         continue;
       }
       if (step instanceof Refusal) {
@@ -120,7 +121,7 @@ export class Dispatcher<P extends Peer> {
       }
       const mark = out.mark();
       try {
-        const outcome = this.#perform(step, backend, this.#batch);
+        const outcome = this.#perform(step, backend, this.#batch, peer);
         if (!isPending(outcome)) {
           this.#finish(out, step, backend, outcome);
           continue;
@@ -145,12 +146,12 @@ export class Dispatcher<P extends Peer> {
   }
 
   /** A request after the first that waits: called now, its reply written later. */
-  #hold(step: Step): Held {
+  #hold(step: Step, peer: P): Held {
     const backend = step instanceof Refusal ? undefined : this.#backendOf(step);
     const entry: Held = { step, backend, outcome: undefined, settling: undefined, failure: undefined, failedLater: false };
     if (step instanceof Refusal || backend === undefined) return entry;
     try {
-      const outcome = this.#perform(step, backend, new MessageBatch());
+      const outcome = this.#perform(step, backend, new MessageBatch(), peer);
       if (isPending(outcome)) return this.#settleLater(entry, outcome);
       entry.outcome = outcome;
     } catch (error) {
@@ -198,7 +199,7 @@ export class Dispatcher<P extends Peer> {
   }
 
   /** Calls the operation `request` asks for. A batch it returns is `batch`, filled. */
-  #perform(request: Request, backend: QueueBackend, batch: MessageBatch): Awaitable<Outcome> {
+  #perform(request: Request, backend: QueueBackend, batch: MessageBatch, peer: P): Awaitable<Outcome> {
     switch (request.verb) {
       case 'PUT':
         return backend.put(request.body, request.key);
@@ -214,7 +215,7 @@ export class Dispatcher<P extends Peer> {
       case 'SIZE':
         return backend.size();
       case 'STATS':
-        return this.#options.stats();
+        return this.#options.stats(peer);
       case 'ACK':
         return backend.ack(request.token);
       case 'NACK':

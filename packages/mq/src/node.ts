@@ -54,7 +54,7 @@ class Node {
     this.#loggerOption = options.logger;
     this.#startedAt = this.#clock.now();
     this.#scheduler = new Scheduler(this.#clock);
-    this.#server = new UdpServer(this.#config.address, this.#config.maxDatagramBytes, this.#counters);
+    this.#server = new UdpServer(this.#config.address, this.#config.maxDatagramBytes, this.#counters, this.#config.access, this.#clock);
   }
 
   get address(): HostPort {
@@ -70,7 +70,7 @@ class Node {
     this.#registry = registry;
     const { deadLetter } = config;
     try {
-      if (typeof deadLetter !== 'string') this.#forwarder = await RemoteForwarder.start(deadLetter, logger, this.#clock);
+      if (typeof deadLetter !== 'string') this.#forwarder = await RemoteForwarder.start(deadLetter, logger, this.#clock, config.access.keyring);
     } catch (error) {
       await this.#shutdown();
       throw error;
@@ -99,7 +99,7 @@ class Node {
       logger,
       counters: this.#counters,
       recent: this.#recent,
-      stats: () => this.stats(),
+      stats: (peer) => this.#stats(this.#server.showsBodiesTo(peer)),
       leaseMs: config.leaseMs,
       maxDatagramBytes: config.maxDatagramBytes,
       send: (out, peer) => this.#server.send(out, peer),
@@ -111,10 +111,17 @@ class Node {
       engine: this.#engineKind,
       queues: registry.names(),
       deadLetter: typeof deadLetter === 'string' ? deadLetter : formatHostPort(deadLetter),
+      allow: config.access.allow?.toString() ?? 'every source (signed datagrams only)',
+      auth: config.access.keyring === undefined ? 'none' : `key ${config.access.keyring.signing.id} signs, ${config.access.keyring.keys.size} verify`,
     });
   }
 
   stats(): NodeStats {
+    return this.#stats(true);
+  }
+
+  /** `bodies`: with the last bodies put, for a trusted asker (see `UdpServer.showsBodiesTo`). */
+  #stats(bodies: boolean): NodeStats {
     return nodeStats({
       address: formatHostPort(this.#server.address),
       engine: this.#engineKind,
@@ -123,7 +130,7 @@ class Node {
       deadLettersForwarded: this.#forwarder?.forwarded ?? 0,
       deadLettersPending: this.#forwarder?.pending ?? 0,
       queues: this.#registry?.backends() ?? [],
-      recent: this.#recent,
+      recent: bodies ? this.#recent : undefined,
     });
   }
 

@@ -1,7 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { scanFrames, type CodecError, type ReplyWriter } from '@streampy/codec';
-import type { HostPort } from '@streampy/runtime';
+import { createAuthenticator, systemClock, type Authenticator, type Clock, type HostPort } from '@streampy/runtime';
+import { isLoopbackHost, type AllowList } from './access.js';
+import type { AccessConfig } from './config.js';
 import type { NodeCounters } from './stats.js';
 import type { ThrottledLog } from './throttled-log.js';
 
@@ -13,15 +15,21 @@ export interface FrameHandler {
 
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
+/** No filter, no signatures: what a server made without an access config does (tests of other layers). */
+const OPEN: AccessConfig = { allow: undefined, keyring: undefined, windowMs: 1 };
+
 /**
- * The UDP transport of a node: binds, receives datagrams and cuts them into frames, and sends
- * the replies a `ReplyWriter` holds packed into as few datagrams as fit. It knows nothing of
- * requests or queues.
+ * The UDP transport of a node: binds, receives datagrams, keeps out the ones its access
+ * control refuses (PROTOCOL.md, "Access control"), cuts the rest into frames, and sends the
+ * replies a `ReplyWriter` holds packed into as few datagrams as fit, signed when datagrams
+ * must be. It knows nothing of requests or queues.
  */
 export class UdpServer {
   readonly #socket: Socket;
   readonly #maxDatagramBytes: number;
   readonly #counters: NodeCounters;
+  readonly #allow: AllowList | undefined;
+  readonly #auth: Authenticator | undefined;
   #address: HostPort;
   #log: ThrottledLog | undefined;
   #stopping = false;
@@ -31,11 +39,25 @@ export class UdpServer {
     this.#log?.warn('send failed', { error: error.message });
   };
 
-  constructor(address: HostPort, maxDatagramBytes: number, counters: NodeCounters) {
+  /**
+   * `maxDatagramBytes`: room for frames (the AUTH frame comes on top). A node with keys refuses
+   * what was signed before this server was made: it cannot know its previous run's nonces.
+   */
+  constructor(address: HostPort, maxDatagramBytes: number, counters: NodeCounters, access: AccessConfig = OPEN, clock: Clock = systemClock) {
     this.#address = address;
     this.#maxDatagramBytes = maxDatagramBytes;
     this.#counters = counters;
+    this.#allow = access.allow;
+    this.#auth = access.keyring === undefined ? undefined : createAuthenticator(access.keyring, { clock, windowMs: access.windowMs, notBefore: clock.now() });
     this.#socket = createSocket(address.host.includes(':') ? 'udp6' : 'udp4');
+  }
+
+  /**
+   * True when STATS may show message bodies to `peer`: a loopback source, or any source of a
+   * node with keys (every datagram it takes is signed by a key holder, who could GET them).
+   */
+  showsBodiesTo(peer: { readonly address: string }): boolean {
+    return this.#auth !== undefined || isLoopbackHost(peer.address);
   }
 
   /** Where the socket is bound (the OS's port once `bind` resolved). */
@@ -70,10 +92,26 @@ export class UdpServer {
       if (this.#stopping) return;
       const counters = this.#counters;
       counters.datagramsIn++;
-      const { frames, error } = scanFrames(datagram, { maxFrameBytes: this.#maxDatagramBytes });
+      // Refused datagrams get no reply (it would go to whatever address they claim) and reach nothing.
+      if (this.#allow !== undefined && !this.#allow.allows(peer.address)) {
+        counters.deniedDatagrams++;
+        log.warn('datagram denied', { from: `${peer.address}:${peer.port}` });
+        return;
+      }
+      let signed: Uint8Array = datagram;
+      if (this.#auth !== undefined) {
+        const verdict = this.#auth.verify('request', datagram);
+        if (!verdict.ok) {
+          counters.authFailures[verdict.reason]++;
+          log.warn('datagram not authenticated', { reason: verdict.reason, from: `${peer.address}:${peer.port}` });
+          return;
+        }
+        signed = verdict.rest;
+      }
+      const { frames, error } = scanFrames(signed, { maxFrameBytes: this.#maxDatagramBytes });
       counters.framesIn += frames.length;
       // One UTF-8 check for a whole batch instead of one per payload.
-      handler.handle(frames, error, peer, frames.length > 1 && isUtf8(datagram));
+      handler.handle(frames, error, peer, frames.length > 1 && isUtf8(signed));
     });
   }
 
@@ -83,9 +121,11 @@ export class UdpServer {
       out.reset();
       return;
     }
+    const auth = this.#auth;
     out.flush((datagram) => {
       this.#counters.datagramsOut++;
-      this.#socket.send(datagram, peer.port, peer.address, this.#onSent);
+      if (auth === undefined) this.#socket.send(datagram, peer.port, peer.address, this.#onSent);
+      else this.#socket.send([auth.signFrame('reply', datagram), datagram], peer.port, peer.address, this.#onSent);
     });
   }
 

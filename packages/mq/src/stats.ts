@@ -1,6 +1,13 @@
-import type { NodeStats, QueueStats } from '@streampy/codec';
+import type { NodeStats as WireNodeStats, QueueStats } from '@streampy/codec';
+import { newAuthFailureCounts, type AuthFailureCounts } from '@streampy/runtime';
 
-export type { NodeStats, QueueStats } from '@streampy/codec';
+export type { QueueStats } from '@streampy/codec';
+
+/** A node's STATS: the codec's fields and the access-control counters (PROTOCOL.md, "Access control"). */
+export interface NodeStats extends WireNodeStats {
+  readonly deniedDatagrams: number;
+  readonly authFailures: Readonly<AuthFailureCounts>;
+}
 
 /** What the node counts about its traffic; STATS reports them as they are. */
 export interface NodeCounters {
@@ -13,10 +20,25 @@ export interface NodeCounters {
   /** Every `ERR` reply sent, whatever its code. */
   errors: number;
   sendErrors: number;
+  /** Datagrams from sources outside the allowlist: dropped unanswered. */
+  deniedDatagrams: number;
+  /** Datagrams refused by authentication, by reason: dropped unanswered. */
+  readonly authFailures: AuthFailureCounts;
 }
 
 export function newCounters(): NodeCounters {
-  return { datagramsIn: 0, datagramsOut: 0, framesIn: 0, badFrames: 0, unknownVerbs: 0, badRequests: 0, errors: 0, sendErrors: 0 };
+  return {
+    datagramsIn: 0,
+    datagramsOut: 0,
+    framesIn: 0,
+    badFrames: 0,
+    unknownVerbs: 0,
+    badRequests: 0,
+    errors: 0,
+    sendErrors: 0,
+    deniedDatagrams: 0,
+    authFailures: newAuthFailureCounts(),
+  };
 }
 
 const RECENT_COUNT = 5;
@@ -56,7 +78,8 @@ export interface StatsSources {
   readonly deadLettersForwarded: number;
   readonly deadLettersPending: number;
   readonly queues: Iterable<{ readonly name: string; stats(): QueueStats }>;
-  readonly recent: RecentBodies;
+  /** Left out of STATS for an untrusted source (PROTOCOL.md, "STATS and message bodies"). */
+  readonly recent: RecentBodies | undefined;
 }
 
 /** The STATS reply of a node, in the order its fields have always had. */
@@ -68,9 +91,11 @@ export function nodeStats(sources: StatsSources): NodeStats {
     engine: sources.engine,
     uptimeMs: sources.uptimeMs,
     ...sources.counters,
+    // A copy: a caller keeping this object must not see the live counts move.
+    authFailures: { ...sources.counters.authFailures },
     deadLettersForwarded: sources.deadLettersForwarded,
     deadLettersPending: sources.deadLettersPending,
     queues,
-    recent: sources.recent.list(),
+    ...(sources.recent === undefined ? {} : { recent: sources.recent.list() }),
   };
 }
