@@ -1,11 +1,12 @@
-import { createFaultProxy, hasFaults, type FaultProxy, type ProxyStats } from '@streampy/chaos';
-import { createClient, type QueueClient } from '@streampy/client';
-import { formatHostPort, parseHostPort, type Logger } from '@streampy/runtime';
-import { Child, describeExit, resolveBin } from './children.js';
-import { DemoError } from './errors.js';
+import { randomInt } from 'node:crypto';
+import { hasFaults, type ProxyStats } from '@streampy/chaos';
+import type { Logger } from '@streampy/runtime';
+import { describeExit, startTopology, sumProxyStats, type Child, type RunningTopology } from '@streampy/topology';
 import type { Guarantee } from '@streampy/worker';
+import { DemoError } from './errors.js';
 import type { DemoOptions, Faults } from './options.js';
 import { ballsHeld, readQueueCounts, type QueueCounts } from './queue-stats.js';
+import { QUEUE, WORKER, loadPongTopology } from './topology.js';
 
 /** What the live view shows at one moment. */
 export interface Snapshot {
@@ -17,6 +18,7 @@ export interface Snapshot {
   readonly ballsSeeded: number;
   readonly guarantee: Guarantee;
   readonly faults: Faults | undefined;
+  /** The proxies' counts, when known (the proxies are processes: they report when they stop). */
   readonly proxy: ProxyStats | undefined;
 }
 
@@ -29,6 +31,7 @@ export interface Summary {
   readonly ballsAtEnd: number;
   readonly guarantee: Guarantee;
   readonly faults: (Faults & { readonly seed: number; readonly proxy: ProxyStats }) | null;
+  /** Every process the game ran: queue node, worker, and the fault proxies if any. */
   readonly pids: number[];
 }
 
@@ -41,31 +44,17 @@ export interface GameHooks {
   readonly intervalMs: number;
   /** Every child as soon as it is spawned, so the caller can kill it whatever happens. */
   readonly track: (child: Child) => void;
+  /** Called once the topology runs (e.g. to start the web view on its snapshots). */
+  readonly onRunning?: (running: RunningTopology) => Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 10_000;
-/** How long a child gets to exit after SIGTERM (and again after SIGKILL). */
-const STOP_GRACE_MS = 5_000;
-const CLIENT_TIMEOUT_MS = 500;
-const CLIENT_RETRIES = 4;
-/** Far above a loopback round trip, even on a busy machine. */
-const FAULTY_TIMEOUT_MS = 100;
 /** Polls while waiting for leased balls to come back; each poll is one STATS round trip. */
 const SETTLE_POLL_MS = 100;
 /** Beyond one lease, for the node to notice the expiry and the last reply to arrive. */
 const SETTLE_MARGIN_MS = 3_000;
 /** A node that misses this many STATS in a row while alive is broken, not slow. */
 const MAX_STATS_FAILURES = 10;
-
-/**
- * The worker's request timeout behind the proxy. Its default suits a real network; on loopback a
- * dropped datagram would then stall the ball for half a second, and a few seconds of play would
- * show few faults. Round trips through the proxy take twice its delay.
- */
-function workerTimeoutMs(faults: Faults): number {
-  const maxDelay = typeof faults.delayMs === 'number' ? faults.delayMs : faults.delayMs[1];
-  return FAULTY_TIMEOUT_MS + 2 * maxDelay;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,87 +79,70 @@ function stopRequested(signal: AbortSignal, seconds: number | undefined): { prom
   };
 }
 
+/** How the demo names its two processes in messages. */
+const NAMES: Readonly<Record<string, string>> = { queue: 'queue node', worker: 'pong worker', proxy: 'fault proxy' };
+
 /**
- * Plays one game: a queue node and a pong worker as child processes in a self-loop (through a
- * fault proxy when faults are asked for), `balls` pings seeded, watched until stopped; then
- * the worker is stopped first so the ball in its hand is put back, leased balls are given
- * time to return, the balls are counted, and the queue node is stopped.
+ * Plays one game: the self-loop of pong.yaml run by @streampy/topology (a queue node and a pong
+ * worker as child processes, through fault proxies when faults are asked for), `balls` pings
+ * seeded, watched until stopped; then the worker is stopped first so the ball in its hand is put
+ * back, leased balls are given time to return, the balls are counted, and the queue node stops.
+ * A process that dies mid-game ends it as a failure (the demo does not restart it).
  */
 export async function playPong(options: DemoOptions, hooks: GameHooks): Promise<Summary> {
   const { logger } = hooks;
-  const children: Child[] = [];
-  const start = async (name: string, script: string, args: string[], ready: RegExp): Promise<{ child: Child; match: RegExpMatchArray }> => {
-    const started = await Child.start({ name, script, args, ready, readyTimeoutMs: READY_TIMEOUT_MS }, (child) => {
-      children.push(child);
-      hooks.track(child);
-    });
-    logger.info('child started', { name, pid: started.child.pid });
-    return started;
-  };
-  let proxy: FaultProxy | undefined;
-  let client: QueueClient | undefined;
+  const seed = options.seed ?? randomInt(2 ** 32);
+  const topology = await loadPongTopology(options, seed);
+  const running = await startTopology(topology, {
+    logger,
+    restart: false,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    track: hooks.track,
+    sampleIntervalMs: hooks.intervalMs,
+  });
+  let stopped = false;
   try {
-    const queue = await start('queue node', resolveBin('@streampy/mq', 'streampy-mq'), ['--address', '127.0.0.1:0', '--log-level', 'warn'], /streampy-mq listening on (\S+)/);
-    const queueAddress = parseHostPort(queue.match[1] ?? '', 'queue node address');
-    logger.info('queue node listening', { address: formatHostPort(queueAddress) });
-
-    const faulty = hasFaults(options.faults);
-    if (faulty) {
-      proxy = await createFaultProxy({
-        listen: '127.0.0.1:0',
-        target: queueAddress,
-        toTarget: options.faults,
-        toClient: options.faults,
-        ...(options.seed === undefined ? {} : { seed: options.seed }),
-      });
-      logger.info('fault proxy listening', { address: formatHostPort(proxy.address), seed: proxy.seed });
-    }
-    const workerTarget = formatHostPort(proxy?.address ?? queueAddress);
-    const workerTimeout = faulty ? ['--timeout-ms', String(workerTimeoutMs(options.faults))] : [];
-    const worker = await start(
-      'pong worker',
-      resolveBin('@streampy/worker', 'streampy-worker'),
-      [workerTarget, workerTarget, '--function', 'pong', '--guarantee', options.guarantee, '--lease-ms', String(options.leaseMs), ...workerTimeout, '--log-level', 'warn'],
-      /streampy-worker .*running/,
-    );
-
-    // The demo's own client talks to the queue directly: faults are the worker's to suffer.
-    const queueClient = await createClient({ address: formatHostPort(queueAddress), timeoutMs: CLIENT_TIMEOUT_MS, retries: CLIENT_RETRIES });
-    client = queueClient;
-    for (let ball = 0; ball < options.balls; ball++) await queueClient.put('ping', { key: `seed-${ball}` });
-    logger.info('balls seeded', { balls: options.balls, queue: queue.child.pid, worker: worker.child.pid });
+    const ready = running.ready();
+    const queuePid = ready.queues[QUEUE]?.pid;
+    const workerPid = ready.workers[WORKER]?.[0]?.pid;
+    logger.info('balls seeded', { balls: options.balls, queue: queuePid, worker: workerPid });
+    await hooks.onRunning?.(running);
     const startedAt = performance.now();
+    const faulty = hasFaults(options.faults);
 
     const readCounts = async (): Promise<QueueCounts> => {
-      const counts = readQueueCounts(await queueClient.stats());
-      if (!counts) throw new DemoError('ERR_QUEUE', 'the queue node sent STATS without a default queue');
+      await running.sample();
+      const stats = running.snapshots.stats(QUEUE);
+      const counts = stats === undefined ? undefined : readQueueCounts(stats);
+      if (!counts) throw new DemoError('ERR_QUEUE', 'the queue node did not answer STATS');
       return counts;
     };
 
-    // Any child exit before we ask for it ends the game as a failure.
-    const childDied = Promise.race(
-      [queue.child, worker.child].map((child) =>
-        child.exited.then((exit) => ({ child, exit })),
-      ),
-    );
     const stop = stopRequested(hooks.stopSignal, options.durationSeconds);
     const ticker = hooks.onSnapshot ? startTicker(hooks.onSnapshot) : undefined;
-    const ended = await Promise.race([stop.promise.then(() => undefined), childDied, ticker?.failed ?? new Promise<never>(() => {})]);
+    const ended = await Promise.race([stop.promise.then(() => undefined), running.failed, ticker?.failed ?? new Promise<never>(() => {})]);
     stop.cancel();
     ticker?.stop();
     const seconds = (performance.now() - startedAt) / 1000;
     if (ended) {
-      throw new DemoError('ERR_CHILD_EXIT', `${ended.child.name} (pid ${ended.child.pid}) exited unexpectedly (${describeExit(ended.exit)})${ended.child.stderrHint()}`);
+      const { process, exit } = ended;
+      const name = NAMES[process.kind] ?? process.label;
+      throw new DemoError('ERR_CHILD_EXIT', `${name} (pid ${process.pids.at(-1) ?? '?'}) exited unexpectedly (${exit ? describeExit(exit) : 'gone'})${ended.message.includes('; its last') ? ended.message.slice(ended.message.indexOf('; its last')) : ''}`);
     }
 
-    logger.info('stopping worker', { pid: worker.child.pid });
-    const workerExit = await worker.child.stop(STOP_GRACE_MS);
+    let final: QueueCounts | undefined;
+    stopped = true;
+    const summary = await running.stop({
+      // Nothing the worker sent can arrive any more: the count must not move.
+      beforeQueues: async () => {
+        final = await settle(readCounts, options.leaseMs + SETTLE_MARGIN_MS);
+      },
+    });
+    const workerExit = running.process('worker', WORKER).exit;
     if (workerExit?.code !== 0) {
-      throw new DemoError('ERR_CHILD_EXIT', `pong worker did not stop cleanly (${workerExit ? describeExit(workerExit) : 'still running'})${worker.child.stderrHint()}`);
+      throw new DemoError('ERR_CHILD_EXIT', `pong worker did not stop cleanly (${workerExit ? describeExit(workerExit) : 'still running'})`);
     }
-    // Nothing the worker sent may arrive after this: the count must not move any more.
-    await proxy?.close();
-    const final = await settle(readCounts, options.leaseMs + SETTLE_MARGIN_MS);
+    if (final === undefined) throw new DemoError('ERR_QUEUE', 'the queue node did not answer STATS at the end');
     const rounds = Math.max(0, final.puts - options.balls);
     return {
       rounds,
@@ -179,8 +151,8 @@ export async function playPong(options: DemoOptions, hooks: GameHooks): Promise<
       ballsSeeded: options.balls,
       ballsAtEnd: ballsHeld(final),
       guarantee: options.guarantee,
-      faults: proxy ? { ...options.faults, seed: proxy.seed, proxy: proxy.stats() } : null,
-      pids: children.map((child) => child.pid),
+      faults: faulty ? { ...options.faults, seed, proxy: sumProxyStats(Object.values(summary.proxies)) } : null,
+      pids: summary.pids.slice(),
     };
 
     function startTicker(onSnapshot: (snapshot: Snapshot) => void): { stop: () => void; failed: Promise<never> } {
@@ -206,28 +178,28 @@ export async function playPong(options: DemoOptions, hooks: GameHooks): Promise<
           ballsSeeded: options.balls,
           guarantee: options.guarantee,
           faults: faulty ? options.faults : undefined,
-          proxy: proxy?.stats(),
+          proxy: undefined,
         });
       };
       const timer = setInterval(() => {
         if (busy) return;
         busy = true;
-        tick().then(
-          () => (failures = 0),
-          (error: unknown) => {
-            failures++;
-            const message = error instanceof Error ? error.message : String(error);
-            logger.warn('stats failed', { error: message, failures });
-            if (failures >= MAX_STATS_FAILURES) fail(new DemoError('ERR_QUEUE', `the queue node stopped answering STATS: ${message}`, { cause: error }));
-          },
-        ).finally(() => (busy = false));
+        tick()
+          .then(
+            () => (failures = 0),
+            (error: unknown) => {
+              failures++;
+              const message = error instanceof Error ? error.message : String(error);
+              logger.warn('stats failed', { error: message, failures });
+              if (failures >= MAX_STATS_FAILURES) fail(new DemoError('ERR_QUEUE', `the queue node stopped answering STATS: ${message}`, { cause: error }));
+            },
+          )
+          .finally(() => (busy = false));
       }, hooks.intervalMs);
       return { stop: () => clearInterval(timer), failed };
     }
   } finally {
-    await proxy?.close();
-    await stopAll(children);
-    await client?.close();
+    if (!stopped) await running.stop();
   }
 }
 
@@ -243,11 +215,6 @@ async function settle(readCounts: () => Promise<QueueCounts>, deadlineMs: number
     counts = await readCounts();
   }
   return counts;
-}
-
-/** Stops children newest first (the worker before the queue it feeds), each by its PID. */
-async function stopAll(children: readonly Child[]): Promise<void> {
-  for (const child of [...children].reverse()) await child.stop(STOP_GRACE_MS);
 }
 
 function round(value: number, digits: number): number {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
 import { createLogger, onShutdownSignal, runCli } from '@streampy/runtime';
-import type { Child } from './children.js';
+import { guardChildren, startWebView, type RunningTopology, type WebView } from '@streampy/topology';
 import { playPong, type Snapshot } from './game.js';
 import { HELP, parseCommand } from './options.js';
 import { Screen, renderLine, renderScreen, renderSummary } from './view.js';
@@ -9,27 +9,6 @@ import { Screen, renderLine, renderScreen, renderSummary } from './view.js';
 const PROGRAM = 'pong-demo';
 const SCREEN_INTERVAL_MS = 250;
 const LINE_INTERVAL_MS = 1000;
-
-/**
- * Whatever way the demo ends (an error, an uncaught exception, a second Ctrl-C that exits at
- * once), no child may outlive it: the children run in their own process groups, so nothing
- * else would stop them.
- */
-function guardChildren(): (child: Child) => void {
-  const children = new Set<Child>();
-  const killAll = (): void => {
-    for (const child of children) child.signal('SIGKILL');
-  };
-  process.on('exit', killAll);
-  const crash = (error: unknown): void => {
-    process.stderr.write(`${PROGRAM}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    killAll();
-    process.exit(1);
-  };
-  process.on('uncaughtException', crash);
-  process.on('unhandledRejection', crash);
-  return (child) => children.add(child);
-}
 
 async function main(): Promise<number> {
   const command = parseCommand(process.argv.slice(2));
@@ -46,7 +25,7 @@ async function main(): Promise<number> {
   const screen = !options.json && process.stdout.isTTY ? new Screen(process.stdout) : undefined;
   // On a live screen, log lines would tear the picture: only problems are logged there.
   const logger = createLogger({ name: PROGRAM, level: screen ? 'warn' : 'info' });
-  const track = guardChildren();
+  const track = guardChildren(PROGRAM);
   const stopper = new AbortController();
   let stopping = false;
   const removeSignalHandlers = onShutdownSignal((signal) => {
@@ -56,6 +35,12 @@ async function main(): Promise<number> {
     if (screen) process.stderr.write('\nstopping: worker first, then counting the balls...\n');
     stopper.abort();
   });
+  let web: WebView | undefined;
+  const openWebView = async (running: RunningTopology, address: string): Promise<void> => {
+    web = await startWebView({ address, source: running.snapshots });
+    // The page's address goes to stderr: stdout is the live view, or the one JSON summary.
+    process.stderr.write(`${PROGRAM}: web view at ${web.url}\n`);
+  };
   const show = (snapshot: Snapshot): void => {
     if (stopping) return;
     if (screen) screen.draw(renderScreen(snapshot));
@@ -68,6 +53,7 @@ async function main(): Promise<number> {
       intervalMs: screen ? SCREEN_INTERVAL_MS : LINE_INTERVAL_MS,
       track,
       ...(options.json ? {} : { onSnapshot: show }),
+      ...(options.web === undefined ? {} : { onRunning: (running: RunningTopology) => openWebView(running, options.web as string) }),
     });
     stopping = true;
     screen?.close();
@@ -78,6 +64,7 @@ async function main(): Promise<number> {
     stopping = true;
     screen?.close();
     removeSignalHandlers();
+    await web?.close();
   }
 }
 

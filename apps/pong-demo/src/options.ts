@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ChaosError, parseDelay, parseProbability, type FaultSpec } from '@streampy/chaos';
-import { UsageError, normalizeArgv } from '@streampy/runtime';
+import { UsageError, normalizeArgv, parseHostPort } from '@streampy/runtime';
 import { GUARANTEES, type Guarantee } from '@streampy/worker';
 
 /** Applied to both directions between worker and queue; every field present, so the summary always shows all four. */
@@ -21,6 +21,10 @@ export interface DemoOptions {
   /** Seed of the fault proxy's random choices, for repeatable runs. */
   readonly seed: number | undefined;
   readonly leaseMs: number;
+  /** A shared key file: the queue node, the worker and the demo's own client authenticate with it. */
+  readonly authKeyFile: string | undefined;
+  /** Where to serve the live web view (`host:port`, port 0 any); undefined: no web view. */
+  readonly web: string | undefined;
 }
 
 export type Command = { readonly kind: 'help' } | { readonly kind: 'version' } | { readonly kind: 'run'; readonly options: DemoOptions };
@@ -41,10 +45,13 @@ Options:
   --delay MS           delay every datagram by MS milliseconds (or MIN-MAX, e.g. 0-5)
   --seed S             seed for the fault proxy's random choices (integer)
   --lease-ms N         lease of a reserved ball before it is redelivered (default 1000)
+  --web HOST:PORT      also serve the live web view of the topology (port 0: any free port)
+  --auth-key-file FILE every datagram signed with the key in FILE (queue node, worker, demo)
   --help               show this help
   --version            print the version
 
-With any fault flag the worker talks to the queue through an in-process fault proxy.
+The game is pong.yaml (beside this package) run by @streampy/topology. With any fault flag the
+worker talks to the queue through a fault proxy process on each edge of the loop.
 Exit status: 0 the run completed, 1 failure, 2 usage error.
 `;
 
@@ -73,6 +80,16 @@ function fault<T>(parse: (name: string, text: string) => T, flag: string, text: 
   }
 }
 
+function webAddress(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    parseHostPort(text, '--web');
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return text;
+}
+
 function isGuarantee(text: string): text is Guarantee {
   return (GUARANTEES as readonly string[]).includes(text);
 }
@@ -94,6 +111,8 @@ export function parseCommand(argv: readonly string[]): Command {
       delay: { type: 'string' },
       seed: { type: 'string' },
       'lease-ms': { type: 'string' },
+      'auth-key-file': { type: 'string' },
+      web: { type: 'string' },
       help: { type: 'boolean' },
       version: { type: 'boolean' },
     },
@@ -118,6 +137,8 @@ export function parseCommand(argv: readonly string[]): Command {
       },
       seed: number('seed', values.seed, 0, Number.MAX_SAFE_INTEGER, true),
       leaseMs: number('lease-ms', values['lease-ms'], 1, MAX_LEASE_MS, true) ?? DEFAULT_LEASE_MS,
+      web: webAddress(values.web),
+      authKeyFile: values['auth-key-file'],
     },
   };
 }

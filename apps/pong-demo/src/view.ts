@@ -1,6 +1,6 @@
 import { describeFaults, type DirectionStats, type ProxyStats } from '@streampy/chaos';
 import type { Snapshot, Summary } from './game.js';
-import { ballsHeld } from './queue-stats.js';
+import { ballsHeld, ballsInPlay } from './queue-stats.js';
 
 const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const fmt = (value: number): string => numberFormat.format(value);
@@ -17,8 +17,7 @@ function faults(snapshot: Snapshot): string {
 export function ballVerdict(seeded: number, held: number): string {
   if (held === seeded) return 'all here';
   if (held < seeded) return `${fmt(seeded - held)} not in the queue (in the worker's hand, or lost)`;
-  // Under a lease the next ball is put before the last one is acked: briefly, both are held.
-  return `${fmt(held - seeded)} over (a result put before its ball's ack, or a duplicate)`;
+  return `${fmt(held - seeded)} over (a duplicate)`;
 }
 
 function direction(label: string, stats: DirectionStats): string {
@@ -54,18 +53,19 @@ function topology(proxied: boolean): string[] {
 export function renderScreen(snapshot: Snapshot): string[] {
   const { counts } = snapshot;
   const held = ballsHeld(counts);
+  const inPlay = ballsInPlay(counts, snapshot.ballsSeeded, snapshot.guarantee);
   const balls = snapshot.ballsSeeded === 1 ? '1 ball' : `${fmt(snapshot.ballsSeeded)} balls`;
   const lines = [
     `streampy pong: ${balls}, ${snapshot.guarantee}, faults: ${faults(snapshot)}    ${snapshot.elapsedSeconds.toFixed(1)} s`,
     '',
-    ...topology(snapshot.proxy !== undefined).map((line) => `  ${line}`),
+    ...topology(snapshot.faults !== undefined).map((line) => `  ${line}`),
     '',
     `  ${court(snapshot)}`,
     '',
     `  rounds/s   ${fmt(snapshot.roundsPerSecond)}`,
     `  rounds     ${fmt(snapshot.rounds)}`,
     `  queue      ${fmt(held)} (${fmt(counts.ready)} ready, ${fmt(counts.leased)} leased, ${fmt(counts.delayed)} delayed)`,
-    `  balls      ${fmt(snapshot.ballsSeeded)} seeded, ${fmt(held)} in the system: ${ballVerdict(snapshot.ballsSeeded, held)}`,
+    `  balls      ${fmt(snapshot.ballsSeeded)} seeded, ${fmt(inPlay)} in play: ${ballVerdict(snapshot.ballsSeeded, inPlay)}`,
     `  recent     ${counts.recent.join('  ') || '-'}`,
   ];
   if (snapshot.proxy) {
@@ -80,12 +80,13 @@ export function renderScreen(snapshot: Snapshot): string[] {
 export function renderLine(snapshot: Snapshot): string {
   const { counts } = snapshot;
   const held = ballsHeld(counts);
+  const inPlay = ballsInPlay(counts, snapshot.ballsSeeded, snapshot.guarantee);
   const parts = [
     `t=${snapshot.elapsedSeconds.toFixed(1)}s`,
     `rounds/s=${Math.round(snapshot.roundsPerSecond)}`,
     `rounds=${snapshot.rounds}`,
     `queue=${held} (ready ${counts.ready}, leased ${counts.leased}, delayed ${counts.delayed})`,
-    `balls=${held}/${snapshot.ballsSeeded}`,
+    `balls=${inPlay}/${snapshot.ballsSeeded}`,
     `recent=${counts.recent.join(',') || '-'}`,
     `guarantee=${snapshot.guarantee}`,
     `faults=${faults(snapshot).replaceAll(' ', ',')}`,

@@ -56,3 +56,11 @@ describe('parseCommand', () => {
     expect(() => parseCommand(['--bogus'])).toThrow(expect.objectContaining({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' }) as Error);
   });
 });
+
+describe('--web', () => {
+  it('takes host:port and refuses anything else as a usage error', () => {
+    expect(run(['--web', '127.0.0.1:0']).web).toBe('127.0.0.1:0');
+    expect(run([]).web).toBeUndefined();
+    expect(() => parseCommand(['--web', 'nowhere'])).toThrow(UsageError);
+  });
+});

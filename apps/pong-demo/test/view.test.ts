@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeStats, QueueStats } from '@streampy/codec';
 import type { Snapshot, Summary } from '../src/game.js';
-import { readQueueCounts, ballsHeld } from '../src/queue-stats.js';
+import { readQueueCounts, ballsHeld, ballsInPlay } from '../src/queue-stats.js';
 import { ballVerdict, renderLine, renderScreen, renderSummary } from '../src/view.js';
 
-const counts = { ready: 2, leased: 1, delayed: 0, puts: 1003, recent: ['ping', 'pong', 'ping'] };
+const counts = { ready: 2, leased: 1, delayed: 0, puts: 1003, acks: 1000, recent: ['ping', 'pong', 'ping'] };
 
 const directionStats = { received: 10, forwarded: 9, dropped: 1, duplicated: 2, reordered: 3, delayed: 0, corrupted: 0, pending: 0, discarded: 0 };
 
@@ -33,14 +33,36 @@ function nodeStats(queues: Record<string, Partial<QueueStats>>, recent?: string[
 
 describe('readQueueCounts', () => {
   it('reads the default queue and the recent bodies', () => {
-    const read = readQueueCounts(nodeStats({ default: { size: 2, leased: 1, delayed: 4, puts: 9, gets: 3 }, other: { size: 50 } }, ['ping', 'pong']));
-    expect(read).toEqual({ ready: 2, leased: 1, delayed: 4, puts: 9, recent: ['ping', 'pong'] });
+    const read = readQueueCounts(nodeStats({ default: { size: 2, leased: 1, delayed: 4, puts: 9, gets: 3, acks: 5 }, other: { size: 50 } }, ['ping', 'pong']));
+    expect(read).toEqual({ ready: 2, leased: 1, delayed: 4, puts: 9, acks: 5, recent: ['ping', 'pong'] });
     expect(read && ballsHeld(read)).toBe(7);
   });
 
   it('shows no recent bodies when the node sends none, and nothing before the default queue exists', () => {
-    expect(readQueueCounts(nodeStats({ default: { size: 1 } }))).toEqual({ ready: 1, leased: 0, delayed: 0, puts: 0, recent: [] });
+    expect(readQueueCounts(nodeStats({ default: { size: 1 } }))).toEqual({ ready: 1, leased: 0, delayed: 0, puts: 0, acks: 0, recent: [] });
     expect(readQueueCounts(nodeStats({}))).toBeUndefined();
+  });
+});
+
+describe('ballsInPlay', () => {
+  // One ball under a lease, caught between the worker's put of the return and its ack: the node
+  // holds the return (ready) and the ball (leased). That is one ball, not a duplicate.
+  const between = { ready: 1, leased: 1, delayed: 0, puts: 101, acks: 99, recent: [] };
+
+  it('does not count a leased ball whose return is already put', () => {
+    expect(ballsHeld(between)).toBe(2);
+    expect(ballsInPlay(between, 1, 'at-least-once')).toBe(1);
+    expect(ballsInPlay(between, 1, 'exactly-once')).toBe(1);
+    expect(renderLine(snapshot({ counts: between, ballsSeeded: 1 }))).toContain(' balls=1/1 ');
+  });
+
+  it('still shows a real duplicate, and a ball leased but not yet returned', () => {
+    // A redelivered ball played twice: two returns for one ack, nothing leased.
+    expect(ballsInPlay({ ready: 2, leased: 0, delayed: 0, puts: 102, acks: 100, recent: [] }, 1, 'at-least-once')).toBe(2);
+    // In the worker's hand, its return not put yet: still one ball.
+    expect(ballsInPlay({ ready: 0, leased: 1, delayed: 0, puts: 100, acks: 99, recent: [] }, 1, 'at-least-once')).toBe(1);
+    // Under at-most-once a ball taken by GET is in no queue.
+    expect(ballsInPlay({ ready: 0, leased: 0, delayed: 0, puts: 100, acks: 0, recent: [] }, 1, 'at-most-once')).toBe(0);
   });
 });
 
@@ -50,7 +72,7 @@ describe('live view', () => {
     expect(text).toContain('rounds/s   8,123');
     expect(text).toContain('rounds     1,000');
     expect(text).toContain('3 (2 ready, 1 leased, 0 delayed)');
-    expect(text).toContain('3 seeded, 3 in the system: all here');
+    expect(text).toContain('3 seeded, 3 in play: all here');
     expect(text).toContain('ping  pong  ping');
     expect(text).toContain('at-least-once, faults: none');
     expect(text).not.toContain('proxy');

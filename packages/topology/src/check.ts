@@ -62,6 +62,7 @@ export async function checkTopology(running: RunningTopology, options: TopologyC
     sink: running.queueAddress(sink),
     messages: options.messages,
     settleMs: options.settleMs ?? 5_000,
+    ...(topology.authKeyFile === undefined ? {} : { auth: topology.authKeyFile }),
     ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),

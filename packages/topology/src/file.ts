@@ -173,6 +173,13 @@ export function parseTopology(source: string, options: ParseOptions): Topology {
     if (typeof given === 'string' && NAME_PATTERN.test(given)) name = given;
     else problems.at(nameEntry.line, 'name', `must be a name (A-Z a-z 0-9 _ . -), got ${nameEntry.value === null ? 'nothing' : describe(doc, nameEntry.value)}`);
   }
+  const authEntry = top.get('auth-key-file');
+  let authKeyFile: string | undefined;
+  if (authEntry !== undefined) {
+    const given = plain(doc, authEntry.value);
+    if (typeof given === 'string' && given !== '') authKeyFile = resolve(dirname(file), given);
+    else problems.at(authEntry.line, 'auth-key-file', `must be a path, got ${authEntry.value === null ? 'nothing' : describe(doc, authEntry.value)}`);
+  }
   const raw: RawTopology = {
     name,
     file,
@@ -186,7 +193,7 @@ export function parseTopology(source: string, options: ParseOptions): Topology {
   problems.throwIfAny();
   const topology = resolveTopology(raw, problems);
   problems.throwIfAny();
-  return topology;
+  return authKeyFile === undefined ? topology : { ...topology, authKeyFile };
 }
 
 /** Reads and checks a topology file; messages name it as `path` was given. */

@@ -26,6 +26,9 @@ const MAX = Number.MAX_SAFE_INTEGER;
 /** Every `streampy-mq` option (but --help and --version), one key each. */
 export const QUEUE_KEYS: readonly KeySpec[] = [
   own('address', hostPort, 'where the node listens; default 127.0.0.1 and a free port (kept across restarts)'),
+  flag('allow', text, 'answer only these sources: CIDR[,CIDR...] (default: loopback only on a loopback address)'),
+  flag('auth-key-file', text, 'every datagram must be signed with a key in this file, relative to the topology file', { path: true }),
+  flag('auth-window', integer(1, MAX), 'how far a signed datagram\'s clock may be from the node\'s, ms (default 10000)'),
   flag('data-dir', text, 'durable storage (one log per queue), relative to the file; recovered when the node restarts', { path: true }),
   flag('fsync', fsync, 'fsync policy with data-dir: always, never or at most every N ms (default 10)'),
   flag('max-messages', integer(1, MAX), 'messages the queue holds at most; puts beyond get ERR FULL'),
@@ -83,6 +86,7 @@ export const FAULT_KEYS: readonly KeySpec[] = [
 export const TOP_KEYS: readonly KeySpec[] = [
   own('$schema', text, 'the JSON Schema of this format, for editors (ignored)'),
   own('name', name, "the topology's name (default: the file's base name)"),
+  own('auth-key-file', text, 'a shared key file for every process and the runner: datagrams signed and checked (relative to the file)', { path: true }),
   own('queues', text, 'queue nodes by name: each a streampy-mq process', { required: true }),
   own('workers', text, 'workers by name: each one or more streampy-worker processes'),
   own('faults', text, 'fault proxies, one per edge'),

@@ -71,4 +71,6 @@ export interface Topology {
   readonly queues: readonly QueueSpec[];
   readonly workers: readonly WorkerSpec[];
   readonly faults: readonly EdgeFaults[];
+  /** Absolute path of the shared key file, when the file names one. */
+  readonly authKeyFile?: string;
 }

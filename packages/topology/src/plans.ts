@@ -12,6 +12,8 @@ export interface Bins {
   readonly worker: string;
   readonly proxy: string;
   readonly metrics: { readonly mq: boolean; readonly worker: boolean };
+  /** Whether each takes --auth-key-file (a topology-wide key needs it). */
+  readonly auth: { readonly mq: boolean; readonly worker: boolean };
 }
 
 function helpOf(script: string): Promise<string> {
@@ -26,7 +28,13 @@ export async function findBins(): Promise<Bins> {
   const worker = resolveBin('@streampy/worker', 'streampy-worker');
   const proxy = resolveBin('@streampy/chaos', 'streampy-proxy');
   const [mqHelp, workerHelp] = await Promise.all([helpOf(mq), helpOf(worker)]);
-  return { mq, worker, proxy, metrics: { mq: mqHelp.includes('--metrics-address'), worker: workerHelp.includes('--metrics-address') } };
+  return {
+    mq,
+    worker,
+    proxy,
+    metrics: { mq: mqHelp.includes('--metrics-address'), worker: workerHelp.includes('--metrics-address') },
+    auth: { mq: mqHelp.includes('--auth-key-file'), worker: workerHelp.includes('--auth-key-file') },
+  };
 }
 
 /** What every plan reports to: the runner's log of child output. */
@@ -66,6 +74,12 @@ function parseJsonLine<T>(line: string): T | undefined {
 const flagArgs = (flags: readonly (readonly [string, string])[]): string[] => flags.flatMap(([key, value]) => [`--${key}`, value]);
 const hasFlag = (flags: readonly (readonly [string, string])[], key: string): boolean => flags.some(([name]) => name === key);
 
+/** The topology-wide key file for a process that takes one and sets none of its own. */
+function authArgs(context: PlanContext, supported: boolean, flags: readonly (readonly [string, string])[]): string[] {
+  const file = context.topology.authKeyFile;
+  return file === undefined || !supported || hasFlag(flags, 'auth-key-file') ? [] : ['--auth-key-file', file];
+}
+
 /** A queue node and what the runner knows of it. */
 export class QueueProcess {
   readonly spec: QueueSpec;
@@ -99,6 +113,7 @@ export class QueueProcess {
           ...deadLetter,
           ...flagArgs(spec.flags),
           ...(hasFlag(spec.flags, 'log-level') ? [] : ['--log-level', context.childLogLevel]),
+          ...authArgs(context, context.bins.auth.mq, spec.flags),
           ...metrics,
         ];
       },
@@ -217,6 +232,7 @@ export class WorkerProcess {
           spec.guarantees.join(','),
           ...flagArgs(spec.flags),
           ...(hasFlag(spec.flags, 'log-level') ? [] : ['--log-level', context.childLogLevel]),
+          ...authArgs(context, context.bins.auth.worker, spec.flags),
           ...metrics,
           '--json',
         ];

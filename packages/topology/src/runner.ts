@@ -3,7 +3,7 @@ import { createClient, type QueueClient } from '@streampy/client';
 import type { NodeStats } from '@streampy/codec';
 import { formatHostPort, type HostPort, type Logger } from '@streampy/runtime';
 import type { WorkerStats } from '@streampy/worker';
-import type { Child } from './child.js';
+import type { Child, ExitInfo } from './child.js';
 import type { Topology } from './model.js';
 import { ProxyProcess, QueueProcess, WorkerProcess, findBins, type Bins, type PlanContext } from './plans.js';
 import { TopologySampler } from './sampler.js';
@@ -28,6 +28,8 @@ export interface RunOptions {
   readonly stopGraceMs?: number;
   /** Put each queue's `initial-messages` once started. Default true; --check leaves them out (they would read as corrupted). */
   readonly initialMessages?: boolean;
+  /** Restart processes that exit unasked (default true); false leaves them `failed` (see `failed`). */
+  readonly restart?: boolean;
   /** The CLIs to run; default the ones pnpm linked (probed once for --metrics-address). */
   readonly bins?: Bins;
 }
@@ -51,8 +53,19 @@ export interface ReadyInfo {
   readonly proxies: Readonly<Record<string, { readonly address: string; readonly target: string; readonly pid: number | null }>>;
 }
 
+/** A process given up on: with `restart: false` at its first unasked exit, else after repeated failed restarts. */
+export interface ProcessFailure {
+  readonly process: ProcessInfo;
+  /** How its last run ended, when it ended by exiting. */
+  readonly exit: ExitInfo | undefined;
+  /** What the log says, e.g. `worker pong (pid 12) exited unasked (signal SIGKILL)`. */
+  readonly message: string;
+}
+
 export interface RunningTopology {
   readonly topology: Topology;
+  /** Resolves with the first process given up on; never, while all keep running. */
+  readonly failed: Promise<ProcessFailure>;
   /** Updated every sampleIntervalMs from STATS and the process table (the web view's source). */
   readonly snapshots: TopologySampler;
   ready(): ReadyInfo;
@@ -63,8 +76,12 @@ export interface RunningTopology {
   process(kind: ProcessKind, name: string, replica?: number): Supervised;
   /** One STATS round now. */
   sample(): Promise<TopologySnapshot>;
-  /** Stops every process in order (workers, proxies, queues) and reports; idempotent. */
-  stop(): Promise<TopologySummary>;
+  /**
+   * Stops every process in order (workers, proxies, queues) and reports; idempotent (the first
+   * call's options count). `beforeQueues` runs once nothing sends to the queues any more, before
+   * their last counts are read: e.g. to wait for leased messages to come back.
+   */
+  stop(options?: { readonly beforeQueues?: () => Promise<void> }): Promise<TopologySummary>;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
@@ -88,6 +105,11 @@ const silent: Logger = {
 function workerStopGraceMs(topology: Topology): number {
   const timeouts = topology.workers.map((worker) => Number(worker.flags.find(([key]) => key === 'stop-timeout-ms')?.[1] ?? 15_000));
   return Math.max(15_000, ...timeouts) + WORKER_STOP_MARGIN_MS;
+}
+
+function infoOf(process: Supervised): ProcessInfo {
+  const { plan } = process;
+  return { kind: plan.kind, name: plan.name, replica: plan.replica, label: plan.label, pid: process.pid, pids: [...process.pids], status: process.status, restarts: process.restarts };
 }
 
 /** Queues in an order where each dead-letter queue starts before the queues sending to it. */
@@ -127,7 +149,11 @@ export async function startTopology(topology: Topology, options: RunOptions = {}
   const proxyByEdge = new Map(proxies.map((proxy) => [proxy.faults.edge, proxy]));
   const replicas = topology.workers.flatMap((spec) => Array.from({ length: spec.replicas }, (_, index) => new WorkerProcess(spec, index)));
   const startedAt = Date.now();
+  let reportFailure: (failure: ProcessFailure) => void = () => {};
+  const failed = new Promise<ProcessFailure>((resolve) => (reportFailure = resolve));
   const hooks = {
+    restart: options.restart ?? true,
+    failed: (process: Supervised, message: string, exit: ExitInfo | undefined) => reportFailure({ process: infoOf(process), exit, message }),
     readyTimeoutMs: options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
     track: (child: Child) => options.track?.(child),
     event: (level: 'info' | 'warn' | 'error', text: string) => {
@@ -181,7 +207,8 @@ export async function startTopology(topology: Topology, options: RunOptions = {}
     }
     await Promise.all(proxies.map((proxy) => of(proxy).start()));
     await Promise.all(replicas.map((replica) => of(replica).start()));
-    for (const queue of queues) clients.set(queue.spec.name, await createClient({ address: queue.address, timeoutMs: STATS_TIMEOUT_MS, retries: 1 }));
+    const auth = topology.authKeyFile === undefined ? {} : { auth: topology.authKeyFile };
+    for (const queue of queues) clients.set(queue.spec.name, await createClient({ address: queue.address, timeoutMs: STATS_TIMEOUT_MS, retries: 1, ...auth }));
     for (const queue of options.initialMessages === false ? [] : queues) {
       const client = clients.get(queue.spec.name) as QueueClient;
       // Keyed, so a put retried after a lost reply is stored once.
@@ -212,21 +239,21 @@ export async function startTopology(topology: Topology, options: RunOptions = {}
   timer.unref();
   await sample();
 
-  const all = (): [ProcessInfo, Supervised][] =>
-    [...queues, ...proxies, ...replicas].map((owner) => {
-      const process = of(owner);
-      const { plan } = process;
-      return [{ kind: plan.kind, name: plan.name, replica: plan.replica, label: plan.label, pid: process.pid, pids: [...process.pids], status: process.status, restarts: process.restarts }, process];
-    });
+  const all = (): [ProcessInfo, Supervised][] => [...queues, ...proxies, ...replicas].map((owner) => [infoOf(of(owner)), of(owner)]);
 
   let stopped: Promise<TopologySummary> | undefined;
-  const stop = (): Promise<TopologySummary> => {
+  const stop = (stopOptions: { readonly beforeQueues?: () => Promise<void> } = {}): Promise<TopologySummary> => {
     stopped ??= (async () => {
       clearInterval(timer);
       logger.info('stopping', { order: 'workers, proxies, queues' });
       await Promise.all(replicas.map((replica) => of(replica).stop()));
       await Promise.all(proxies.map((proxy) => of(proxy).stop()));
       // The queues' last counts, once nothing sends to them any more.
+      try {
+        await stopOptions.beforeQueues?.();
+      } catch (error) {
+        logger.warn('before-queues step failed', { error: error instanceof Error ? error.message : String(error) });
+      }
       const final = await sample();
       for (const queue of [...queues].reverse()) await of(queue).stop();
       await Promise.all([...clients.values()].map((client) => client.close()));
@@ -245,6 +272,7 @@ export async function startTopology(topology: Topology, options: RunOptions = {}
 
   return {
     topology,
+    failed,
     snapshots,
     ready: () => ({
       queues: Object.fromEntries(queues.map((queue) => [queue.spec.name, { address: formatHostPort(queue.address), pid: of(queue).pid, metrics: queue.metrics }])),

@@ -73,9 +73,14 @@ export class TopologySampler implements SnapshotSource {
     return this.#stats.get(queue);
   }
 
+  /**
+   * Records a process event (an exit, a restart, a failure) and publishes a snapshot at once, with
+   * the last rates: a restart can take less than a sampling interval, and the view must see it.
+   */
   event(level: SnapshotEvent['level'], text: string, at = Date.now()): void {
     this.#events.push({ at, level, text });
     if (this.#events.length > MAX_EVENTS) this.#events.shift();
+    this.#publish(this.#build(at));
   }
 
   /** One sampling round: the STATS that answered (a missing one keeps its last counts, rates 0). */
@@ -98,15 +103,19 @@ export class TopologySampler implements SnapshotSource {
       });
       this.#last.set(spec.name, sample);
     }
-    this.#current = this.#build(at);
+    this.#publish(this.#build(at));
+    return this.#current;
+  }
+
+  #publish(snapshot: TopologySnapshot): void {
+    this.#current = snapshot;
     for (const listener of this.#listeners) {
       try {
-        listener(this.#current);
+        listener(snapshot);
       } catch {
         // A listener's failure is its own: the others still get the snapshot.
       }
     }
-    return this.#current;
   }
 
   #build(at: number): TopologySnapshot {

@@ -28,6 +28,7 @@ export function topologySchema(): JsonSchema {
     properties: {
       $schema: { type: 'string', description: 'the JSON Schema of this format, for editors (ignored)' },
       name: { type: 'string', pattern: NAME_PATTERN.source, description: "the topology's name (default: the file's base name)" },
+      'auth-key-file': { type: 'string', minLength: 1, description: 'a shared key file for every process and the runner: datagrams signed and checked (relative to the file)' },
       queues: { ...names, minProperties: 1, description: 'queue nodes by name: each a streampy-mq process', additionalProperties: { oneOf: [{ type: 'null' }, object(QUEUE_KEYS, 'one streampy-mq process')] } },
       workers: { ...names, description: 'workers by name: each one or more streampy-worker processes', additionalProperties: object(WORKER_KEYS, 'streampy-worker processes (replicas) running one function') },
       faults: { type: 'array', description: 'fault proxies, one per edge (a streampy-proxy process; faults apply both ways)', items: object(FAULT_KEYS, 'faults on one edge') },

@@ -31,6 +31,10 @@ export interface SupervisorHooks {
   readonly track: (child: Child) => void;
   /** Restarts, exits, failures: for the log and the snapshot's events. */
   readonly event: (level: 'info' | 'warn' | 'error', text: string) => void;
+  /** False: an unasked exit is not restarted, the process is left `failed` at once. Default true. */
+  readonly restart?: boolean;
+  /** Called once when the process is given up on (left `failed`). */
+  readonly failed?: (process: Supervised, why: string, exit: ExitInfo | undefined) => void;
   /** Injected for tests; default setTimeout. */
   readonly setTimer?: (fn: () => void, ms: number) => { cancel(): void };
 }
@@ -84,6 +88,11 @@ export class Supervised {
     return this.#restarts;
   }
 
+  /** How its last run ended, once it did. */
+  get exit(): ExitInfo | undefined {
+    return this.#child?.exit;
+  }
+
   get pid(): number | null {
     return this.#child?.alive === true ? this.#child.pid : null;
   }
@@ -123,13 +132,23 @@ export class Supervised {
     if (this.#stopping || child !== this.#child) return;
     const ranMs = performance.now() - this.#startedAt;
     this.#failures = ranMs >= STABLE_MS ? 1 : this.#failures + 1;
-    this.#scheduleRestart(`${this.plan.label} (pid ${child.pid}) exited unasked (${describeExit(exit)})${child.stderrHint()}`);
+    const why = `${this.plan.label} (pid ${child.pid}) exited unasked (${describeExit(exit)})${child.stderrHint()}`;
+    if (this.#hooks.restart === false) {
+      this.#fail(why, exit);
+      return;
+    }
+    this.#scheduleRestart(why);
+  }
+
+  #fail(why: string, exit: ExitInfo | undefined): void {
+    this.#status = 'failed';
+    this.#hooks.event('error', why);
+    this.#hooks.failed?.(this, why, exit);
   }
 
   #scheduleRestart(why: string): void {
     if (this.#failures > MAX_FAILED_STARTS) {
-      this.#status = 'failed';
-      this.#hooks.event('error', `${why}; ${MAX_FAILED_STARTS} restarts in a row failed: giving up on ${this.plan.label}`);
+      this.#fail(`${why}; ${MAX_FAILED_STARTS} restarts in a row failed: giving up on ${this.plan.label}`, undefined);
       return;
     }
     const delay = backoffMs(this.#failures);

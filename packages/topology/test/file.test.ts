@@ -80,7 +80,7 @@ faults:
   - { from: source, to: split, drop: 1.5, wobble: 1 }
 `;
     const problems = problemsOf(source);
-    expect(problems).toContain('pipeline.yaml:1: colour: unknown key; known keys: $schema, name, queues, workers, faults');
+    expect(problems).toContain('pipeline.yaml:1: colour: unknown key; known keys: $schema, name, auth-key-file, queues, workers, faults');
     expect(problems.find((line) => line.startsWith('pipeline.yaml:3: queues.source.adress: unknown key; known keys: address,'))).toBeDefined();
     expect(problems.find((line) => line.startsWith('pipeline.yaml:9: workers.split.guarantees: unknown key'))).toBeDefined();
     expect(problems).toContain('pipeline.yaml:11: faults[0].drop: must be a probability from 0 to 1, got 1.5');

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '@streampy/client';
 import { formatHostPort } from '@streampy/runtime';
@@ -34,10 +36,15 @@ describe('a supervised topology', () => {
     const worker = running.process('worker', 'pong');
     const first = worker.pid as number;
     expect(isAlive(first)).toBe(true);
+    // Every status a subscriber (the web view) is shown, however short it lasted.
+    const shown: string[] = [];
+    running.snapshots.subscribe((snapshot) => shown.push(snapshot.workers[0]?.replicas[0]?.status ?? '-'));
     process.kill(first, 'SIGKILL');
     await waitFor(() => worker.restarts === 1 && worker.status === 'running', { what: 'the worker restarted', timeoutMs: 20_000 });
     expect(worker.pid).not.toBe(first);
     expect(isAlive(worker.pid as number)).toBe(true);
+    expect(shown).toContain('restarting');
+    expect(shown.at(-1)).toBe('running');
     const snapshot = await running.sample();
     expect(snapshot.workers[0]?.replicas[0]).toMatchObject({ status: 'running', restarts: 1, pid: worker.pid });
     expect(snapshot.events.map((event) => event.text)).toEqual(
@@ -97,5 +104,17 @@ faults:
     expect(exits.slice(3)).toEqual(['proxy w->b', 'queue b', 'queue dead-b', 'queue a']);
     // Idempotent.
     expect(await running.stop()).toBe(summary);
+  });
+});
+
+describe('a topology with a shared key file', () => {
+  it('signs every process and the runner with it: the ball bounces and STATS answers', async () => {
+    const file = topologyFile('auth-key-file: ./keys\nqueues:\n  court: { initial-messages: [ping] }\nworkers:\n  pong: { function: pong, inputs: [court], outputs: [court] }\n');
+    writeFileSync(join(dirname(file), 'keys'), `k1 ${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    const running = await startTopology(await loadTopology(file), { sampleIntervalMs: 100, childLog: () => {}, track: (child) => pids.add(child.pid) });
+    stops.push(running);
+    await waitFor(async () => ((await running.sample()).queues[0]?.putsPerSecond ?? 0) > 0, { what: 'signed rounds', timeoutMs: 20_000 });
+    const summary = await running.stop();
+    expect(summary.queues.court?.puts).toBeGreaterThan(1);
   });
 });
