@@ -14,6 +14,8 @@ acknowledged), drains the sink queue, and reports what was lost, duplicated or c
 Options:
   --source HOST:PORT     queue node the messages go into (required)
   --sink HOST:PORT       queue node they are read from (required; may equal --source)
+  --watch HOST:PORT      a queue node between them (repeatable): the run ends only once it
+                         holds nothing either
   --messages N           how many messages (required)
   --payload-bytes N      filler bytes per message (default 16)
   --drain reserve|get    read the sink with lease+ack (default) or destructive GETs
@@ -50,6 +52,7 @@ async function main(): Promise<number> {
     options: {
       source: { type: 'string' },
       sink: { type: 'string' },
+      watch: { type: 'string', multiple: true },
       messages: { type: 'string' },
       drain: { type: 'string' },
       'run-id': { type: 'string' },
@@ -97,6 +100,7 @@ async function main(): Promise<number> {
   };
   if (typeof values['run-id'] === 'string') options.runId = values['run-id'];
   if (typeof values['auth-key-file'] === 'string') options.auth = values['auth-key-file'];
+  if (values.watch !== undefined) options.watch = values.watch;
   for (const [flag, [field, min, max]] of Object.entries(INTEGER_FLAGS) as [keyof typeof INTEGER_FLAGS, (typeof INTEGER_FLAGS)[keyof typeof INTEGER_FLAGS]][]) {
     const text = values[flag];
     const value = integerFlag(flag, text, min, max);

@@ -47,6 +47,12 @@ export interface CheckOptions {
   readonly logger?: Logger;
   /** The nodes' shared key (a keyring or a key-file path): the checker's clients sign with it. */
   readonly auth?: Keyring | string;
+  /**
+   * Queue nodes between source and sink (a topology's middle queues): with `reserve`, the run is
+   * drained only once their default queues hold nothing either, and their movement counts as
+   * activity, so a restarting worker in the middle does not make missing messages look lost.
+   */
+  readonly watch?: readonly (string | HostPort)[];
 }
 
 export interface CheckReport {
@@ -172,6 +178,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const source = await createClient({ address: options.source, ...clientOptions });
   const sink = await createClient({ address: options.sink, ...clientOptions });
   const sameNode = source.address.host === sink.address.host && source.address.port === sink.address.port;
+  const watched = await Promise.all((options.watch ?? []).map((address) => createClient({ address, ...clientOptions })));
   // Leases and STATS come together: a node that reserves reports what it holds.
   const watchHoldings = drain === 'reserve';
   const acks = new Set<Promise<void>>();
@@ -257,11 +264,18 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       const sinkHoldings = holdingsOf(await sink.stats());
       const sourceHoldings = sameNode ? sinkHoldings : holdingsOf(await source.stats());
       if (sinkHoldings === undefined || sourceHoldings === undefined) return undefined;
-      const activity = sinkHoldings.activity + (sameNode ? 0 : sourceHoldings.activity);
+      let activity = sinkHoldings.activity + (sameNode ? 0 : sourceHoldings.activity);
+      let middleEmpty = true;
+      for (const client of watched) {
+        const middle = holdingsOf(await client.stats());
+        if (middle === undefined) return undefined;
+        activity += middle.activity;
+        if (middle.ready + middle.inFlight > 0) middleEmpty = false;
+      }
       const moved = activity !== lastActivity;
       lastActivity = activity;
       if (moved) lastArrival = Math.max(lastArrival, Date.now());
-      return !moved && sinkHoldings.ready + sinkHoldings.inFlight === 0 && sourceHoldings.inFlight === 0;
+      return !moved && middleEmpty && sinkHoldings.ready + sinkHoldings.inFlight === 0 && sourceHoldings.inFlight === 0;
     } catch {
       return undefined;
     }
@@ -314,7 +328,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     await Promise.all([sendAll(), watch(), ...Array.from({ length: 4 }, drainLane)]);
     await Promise.all([...acks]);
   } finally {
-    await Promise.all([source.close(), sink.close()]);
+    await Promise.all([source.close(), sink.close(), ...watched.map((client) => client.close())]);
   }
 
   let lost = 0;

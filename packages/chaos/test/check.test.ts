@@ -67,6 +67,20 @@ describe('runCheck', () => {
     expect(report).toMatchObject({ sent: 10, delivered: 10, unique: 8, lost: 2, duplicated: 1, corrupted: 1, foreign: 1, redelivered: 0 });
   });
 
+  it('waits for the watched nodes between source and sink to hold nothing', async () => {
+    const queue = await node();
+    const middle = await node();
+    const client = await createClient({ address: middle.address });
+    cleanups.push(() => client.close());
+    await client.put('still on its way');
+    // The middle never empties: the run can only end at its deadline, with everything delivered.
+    const held = await runCheck({ source: queue.address, sink: queue.address, watch: [middle.address], messages: 20, tailMs: 100, deadlineMs: 1500 });
+    expect(held).toMatchObject({ sent: 20, unique: 20, lost: 0, timedOut: true });
+    expect(await client.get()).toBeDefined();
+    const free = await runCheck({ source: queue.address, sink: queue.address, watch: [middle.address], messages: 20, tailMs: 100, deadlineMs: 30_000 });
+    expect(free).toMatchObject({ sent: 20, unique: 20, lost: 0, timedOut: false });
+  });
+
   it('stays exact through a proxy that drops, duplicates and reorders both ways', async () => {
     const queue = await node();
     const faults = { drop: 0.2, duplicate: 0.1, reorder: 0.1, delayMs: [0, 2] as [number, number] };
