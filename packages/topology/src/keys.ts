@@ -33,6 +33,8 @@ export const QUEUE_KEYS: readonly KeySpec[] = [
   flag('fsync', fsync, 'fsync policy with data-dir: always, never or at most every N ms (default 10)'),
   flag('max-messages', integer(1, MAX), 'messages the queue holds at most; puts beyond get ERR FULL'),
   flag('max-bytes', integer(1, MAX), 'body bytes the queue holds at most'),
+  flag('max-memory', integer(1024 * 1024, MAX), "the node's memory budget across every queue, bytes (at least 1 MiB)"),
+  flag('max-dedup-keys', integer(0, MAX), 'idempotency keys a queue remembers at most'),
   flag('lease-ms', integer(1, DAY_MS), 'lease of a RESERVE without lease= (default 30000)'),
   flag('max-deliveries', integer(1, 65_535), 'deliveries before a message is dead-lettered (default 5)'),
   own('dead-letter', text, "where dead letters go: another queue of this file by name, a local queue name (default dead) or host:port"),
