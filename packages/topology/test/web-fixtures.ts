@@ -66,8 +66,8 @@ const START = Date.parse('2026-12-01T14:00:00Z');
 
 /**
  * The word-count pipeline of the README picture: source -> split (2 replicas) -> counts, lines it cannot
- * parse routed to a dead-letter queue, a fault proxy (drop, dup) on split -> counts, one replica that
- * restarted, and dead letters parked on `source` after too many deliveries.
+ * parse routed to a dead-letter queue, a fault proxy (drop, dup) on split -> counts, a replica and a queue
+ * that were restarted (the runner's own event texts), and dead letters parked on `source`.
  */
 export function wordCount(rate = 1): TopologySnapshot {
   const at = START + 754_000;
@@ -77,7 +77,7 @@ export function wordCount(rate = 1): TopologySnapshot {
     uptimeMs: 754_000,
     queues: [
       queue('source', 40101, { ready: 1840, leased: 32, deadLetters: 7, putsPerSecond: 412 * rate, takesPerSecond: 398 * rate }),
-      queue('counts', 40102, { ready: 12_480, putsPerSecond: 2871 * rate, errors: 3 }),
+      queue('counts', 40102, { pid: 4103, restarts: 1, ready: 12_480, putsPerSecond: 2871 * rate, errors: 3 }),
       queue('dead-letters', 40103, { ready: 21, putsPerSecond: 1.5 * rate }),
     ],
     workers: [
@@ -95,12 +95,10 @@ export function wordCount(rate = 1): TopologySnapshot {
       edge('split', 'dead-letters', 'output', 1.5 * rate),
     ],
     events: [
-      { at: START, level: 'info', text: 'topology word-count started: 3 queues, 1 worker (2 replicas)' },
-      { at: START + 1_200, level: 'info', text: 'fault proxy on split -> counts: drop 2%, dup 5%' },
-      { at: START + 402_000, level: 'error', text: 'split #2 (pid 4102) exited with signal SIGKILL' },
-      { at: START + 402_250, level: 'warn', text: 'split #2 restarting in 250 ms (restart 1)' },
-      { at: START + 402_700, level: 'info', text: 'split #2 running again (pid 4388)' },
-      { at: START + 611_000, level: 'warn', text: 'source: 7 messages moved to dead letters after 5 deliveries' },
+      { at: START + 95_000, level: 'warn', text: 'queue counts (pid 4096) exited unasked (signal SIGKILL); restarting in 100 ms' },
+      { at: START + 95_400, level: 'info', text: 'queue counts restarted (pid 4103, restart 1)' },
+      { at: START + 402_000, level: 'warn', text: 'worker split#1 (pid 4102) exited unasked (signal SIGKILL); restarting in 100 ms' },
+      { at: START + 402_700, level: 'info', text: 'worker split#1 restarted (pid 4388, restart 1)' },
     ],
   };
 }

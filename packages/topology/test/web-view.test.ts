@@ -132,10 +132,10 @@ describe.skipIf(!haveChromium)('the web view in Chromium (scripted source)', () 
       workers: base.workers.map((w) =>
         w.name === 'split' ? { ...w, replicas: [...w.replicas, { pid: 4999, status: 'starting', restarts: 0, metrics: null }] } : w,
       ),
-      events: [...base.events, { at: base.at, level: 'info', text: 'split #3 starting' }],
+      events: [...base.events, { at: base.at, level: 'info', text: 'worker split#2 starting' }],
     });
     await p.locator('[data-node="split"] .replica[data-replica="2"][data-status="starting"]').waitFor(SHOWN);
-    expect(await p.locator('#events .event .text').first().textContent()).toBe('split #3 starting');
+    expect(await p.locator('#events .event .text').first().textContent()).toBe('worker split#2 starting');
     expect(await p.locator('.node').count()).toBe(4);
   });
 

@@ -74,7 +74,8 @@ export function drawWorker(parent, name, replicaCount) {
     const row = el('g', { class: 'replica', 'data-replica': i, transform: `translate(0,${y})` }, group);
     el('rect', { class: 'replica-band', x: 10, y: 0, width: WORKER_WIDTH - 20, height: REPLICA_ROW - 3, rx: 5 }, row);
     el('circle', { class: 'dot', cx: 22, cy: 9.5, r: 4.5 }, row);
-    text(row, 34, 14, 'replica-name', `#${i + 1}`);
+    // Numbered from 0, as the runner's log and events name them (split#0).
+    text(row, 34, 14, 'replica-name', `#${i}`);
     rows.push({
       row,
       status: text(row, 60, 14, 'replica-status'),
