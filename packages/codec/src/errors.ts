@@ -26,7 +26,8 @@ export const ERROR_CODES = {
   ERR_INTERNAL: `the node answered ERR INTERNAL: ${WIRE_ERROR_CODES.INTERNAL}`,
   // Callers and lifecycles (client, mq, worker, chaos)
   ERR_TIMEOUT: 'no reply arrived for any attempt of a request',
-  ERR_CLOSED: 'the object is closed, or not yet in the state the call needs (a closed client; a log engine not open, closed or opened twice)',
+  ERR_CLOSED: 'the object is closed (a closed client, a closed storage engine)',
+  ERR_ENGINE_STATE: 'a storage engine was used out of order: written before open(), or opened twice (a programming error)',
   ERR_UNSUPPORTED: 'the request cannot be expressed in the protocol in use (the seed protocol has no ids, queues or newer verbs)',
   ERR_INVALID_ARGUMENT: 'a function argument is malformed or out of range (a name, a count, a duration)',
   ERR_REQUEST_TOO_LARGE: 'the request frame is larger than one datagram',

@@ -32,6 +32,17 @@ export { encodeReply } from './reply.js';
 export { parseReply } from './reply-parse.js';
 export { ReplyWriter } from './reply-writer.js';
 export {
+  MAX_BATCH_STATUS,
+  MAX_DATAGRAM_FRAME_HEADER,
+  MAX_ID_PREFIX,
+  MAX_LEASED_ITEM_OVERHEAD,
+  MAX_ONE_MESSAGE_REPLY_OVERHEAD,
+  MAX_PUT_REQUEST_OVERHEAD,
+  batchStatusLength,
+  frameHeaderLength,
+  idPrefixLength,
+} from './sizes.js';
+export {
   AUTH_FRAME_MAX_BYTES,
   AUTH_KEY_ID_MAX,
   AUTH_KEY_ID_START,

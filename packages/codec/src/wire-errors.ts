@@ -7,7 +7,7 @@ export const WIRE_ERROR_CODES = {
   UNKNOWN_VERB: 'the command verb is not one this node knows',
   BAD_REQUEST: 'a known verb with malformed or out-of-range arguments',
   TOO_LARGE: 'the message could never fit in a reply datagram',
-  FULL: 'the queue is at its message or byte bound (backpressure): retry later',
+  FULL: 'a bound is reached (queue messages or bytes, a queue key table, the node memory budget): backpressure, retry later',
   UNKNOWN_LEASE: 'the lease token is not held: already acked, expired or never issued',
   INTERNAL: 'the node failed to carry out a valid request (e.g. storage error)',
 } as const;

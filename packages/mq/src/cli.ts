@@ -18,6 +18,7 @@ import { AllowList, allowListFor } from './access.js';
 import { MqError } from './errors.js';
 import { createQueueNode, type QueueNodeOptions } from './node.js';
 import type { FsyncPolicy } from './storage/engine.js';
+import { verifyCommand } from './verify-cli.js';
 
 const PROGRAM = 'streampy-mq';
 
@@ -36,10 +37,19 @@ Options:
   --fsync always|never|MS    fsync policy with --data-dir (default 10: at most every 10 ms)
   --max-messages N           messages a queue holds at most; puts beyond get ERR FULL
   --max-bytes N              body bytes a queue holds at most
+  --max-memory BYTES         the node's memory budget across every queue: bodies, keys, leases,
+                             bookkeeping; puts beyond get ERR FULL (default: the smaller of
+                             512 MiB and a quarter of the V8 heap limit; at least 1048576)
+  --max-dedup-keys N         idempotency keys a queue remembers at most; at the bound keyed
+                             puts get ERR FULL, no key inside its window is forgotten (default
+                             100000; 0 = keys are not remembered)
   --lease-ms N               lease of a RESERVE without lease= (default 30000)
   --max-deliveries N         deliveries before a message is dead-lettered (default 5)
   --dead-letter Q|HOST:PORT  local dead-letter queue name (default dead) or another node
   --dedup-window MS          how long idempotency keys are remembered (default 300000)
+  --verify                   with --data-dir: report damage in the data dir and exit (0 sound or
+                             only torn tails, 1 damaged, 2 unreadable); never serves or writes
+  --json                     with --verify: the report as JSON
   --log-dir DIR              also write JSON log lines to DIR/MQ.<host>-<port>.<uuid>.log
   --log-level LEVEL          debug|info|warn|error (default info; debug logs edge latency)
   --log-format FORMAT        json|pretty (default: pretty on a terminal, else json)
@@ -81,6 +91,10 @@ async function main(): Promise<number> {
       fsync: { type: 'string' },
       'max-messages': { type: 'string' },
       'max-bytes': { type: 'string' },
+      'max-memory': { type: 'string' },
+      'max-dedup-keys': { type: 'string' },
+      verify: { type: 'boolean' },
+      json: { type: 'boolean' },
       'lease-ms': { type: 'string' },
       'max-deliveries': { type: 'string' },
       'dead-letter': { type: 'string' },
@@ -100,6 +114,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
     return 0;
   }
+  if (values.json && !values.verify) throw new UsageError('--json needs --verify');
+  if (values.verify) return verifyCommand(values['data-dir'], values.json === true);
   if (positionals.length > 1) throw new UsageError(`expected at most one address, got ${positionals.length} arguments`);
   if (positionals.length === 1 && values.address !== undefined) throw new UsageError('give the address once: positionally or with --address');
   const listen = address(positionals[0] ?? values.address ?? '127.0.0.1:10000', 'address');
@@ -142,6 +158,8 @@ async function main(): Promise<number> {
     ...(dataDir === undefined ? {} : { dataDir, fsync: fsync ?? 10 }),
     ...optional('maxMessages', integerFlag('max-messages', values['max-messages'], 1)),
     ...optional('maxBytes', integerFlag('max-bytes', values['max-bytes'], 1)),
+    ...optional('maxMemory', integerFlag('max-memory', values['max-memory'], 1024 * 1024)),
+    ...optional('maxDedupKeys', integerFlag('max-dedup-keys', values['max-dedup-keys'], 0)),
     ...optional('leaseMs', integerFlag('lease-ms', values['lease-ms'], 1)),
     ...optional('maxDeliveries', integerFlag('max-deliveries', values['max-deliveries'], 1)),
     ...optional('dedupWindowMs', integerFlag('dedup-window', values['dedup-window'], 0)),

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { AUTH_FRAME_MAX_BYTES, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, checkInteger, isQueueName } from '@streampy/codec';
 import { DEFAULT_AUTH_WINDOW_MS, loadKeyFile, parseHostPort, type Clock, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
 import { AllowList, allowListFor } from './access.js';
+import { defaultMaxMemory } from './budget.js';
 import { MqError } from './errors.js';
 import { maxMessageBytesFor } from './limits.js';
 import { MAX_DELIVERIES, type LocalLimits } from './local/backend.js';
@@ -35,8 +36,19 @@ export interface QueueNodeOptions {
   readonly deadLetter?: string | HostPort;
   /** How long an idempotency key is remembered, ms. Default 300000. */
   readonly dedupWindowMs?: number;
-  /** Idempotency keys remembered per queue at most; the oldest go first. Default 100000. */
+  /**
+   * Idempotency keys remembered per queue at most. At the bound, expired keys go first; keys
+   * still inside their window are never forgotten: keyed puts are refused with ERR FULL instead.
+   * 0 remembers none (keyed puts are not deduplicated). Default 100000.
+   */
   readonly maxDedupKeys?: number;
+  /**
+   * The node's memory budget, bytes: everything its queues hold (bodies, their bookkeeping,
+   * leases and delays, idempotency keys, the queues) is accounted against it, and puts that
+   * would pass it are refused with ERR FULL. Default the smaller of 512 MiB and a quarter of
+   * V8's heap limit; at least 1 MiB.
+   */
+  readonly maxMemory?: number;
   /** Largest datagram sent or accepted. Default 65507. */
   readonly maxDatagramBytes?: number;
   /** Named queues a node holds at most, the default and dead-letter queues included. Default 64. */
@@ -82,6 +94,7 @@ export interface NodeConfig {
   readonly maxDatagramBytes: number;
   readonly maxMessageBytes: number;
   readonly maxQueues: number;
+  readonly maxMemory: number;
 }
 
 /** An integer option, checked by the codec's validator; `ERR_BAD_OPTION` when it is out of range. */
@@ -139,7 +152,7 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
   const given = options.engine;
   const engines = (logger: Logger, clock: Clock): EngineFactory => {
     if (given !== undefined) return given;
-    if (dataDir === undefined) return () => createMemoryEngine();
+    if (dataDir === undefined) return () => createMemoryEngine({ now: () => clock.now() });
     // Keys stay known across segment reclaim for as long as the node's dedup window.
     return (name) => createLogEngine({ dir: join(dataDir, name), fsync, logger, keyWindowMs: limits.dedupWindowMs, now: () => clock.now() });
   };
@@ -154,5 +167,6 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
     maxDatagramBytes,
     maxMessageBytes: maxMessageBytesFor(maxDatagramBytes),
     maxQueues: integer('maxQueues', options.maxQueues, 64, 2),
+    maxMemory: integer('maxMemory', options.maxMemory, defaultMaxMemory(), 1024 * 1024),
   };
 }

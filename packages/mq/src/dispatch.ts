@@ -1,4 +1,16 @@
-import { LEASE_TOKEN_MAX_LENGTH, ReplyWriter, isSeedForm, isStreampyError, type CodecError, type NodeStats, type Request, type WireErrorCode } from '@streampy/codec';
+import {
+  MAX_BATCH_STATUS,
+  MAX_DATAGRAM_FRAME_HEADER,
+  MAX_LEASED_ITEM_OVERHEAD,
+  ReplyWriter,
+  idPrefixLength,
+  isSeedForm,
+  isStreampyError,
+  type CodecError,
+  type NodeStats,
+  type Request,
+  type WireErrorCode,
+} from '@streampy/codec';
 import type { Clock, Logger } from '@streampy/runtime';
 import { MessageBatch, isPending, type Awaitable, type PutResult, type QueueBackend } from './backend.js';
 import type { Registry } from './registry.js';
@@ -6,11 +18,6 @@ import { Refusal, type Peer, type RequestReader, type Step } from './requests.js
 import type { NodeCounters, RecentBodies } from './stats.js';
 
 export const DEFAULT_QUEUE = 'default';
-/** Bytes of the frame header of any reply that fits a datagram. */
-const FRAME_HEADER = 5;
-const BATCH_STATUS = 'LEASED 1000:'.length;
-/** `<token> <deliveries>:` around a leased body, at most. */
-const LEASE_ITEM_OVERHEAD = LEASE_TOKEN_MAX_LENGTH + ' 65535:'.length;
 /** Writers kept for datagrams whose replies wait (durable puts); more are made when needed. */
 const SPARE_WRITERS = 8;
 
@@ -209,7 +216,7 @@ export class Dispatcher<P extends Peer> {
       }
       case 'RESERVE': {
         const leaseMs = request.leaseMs ?? this.#options.leaseMs;
-        const filled = backend.reserve(request.max ?? 1, leaseMs, batch.reset(this.#room(request.id), LEASE_ITEM_OVERHEAD));
+        const filled = backend.reserve(request.max ?? 1, leaseMs, batch.reset(this.#room(request.id), MAX_LEASED_ITEM_OVERHEAD));
         return isPending(filled) ? filled.then(() => batch) : batch;
       }
       case 'SIZE':
@@ -297,7 +304,7 @@ export class Dispatcher<P extends Peer> {
 
   /** Room for the items of a batch reply after the frame header, id prefix and status. */
   #room(id: string | undefined): number {
-    return this.#options.maxDatagramBytes - FRAME_HEADER - (id === undefined ? 0 : id.length + 2) - BATCH_STATUS;
+    return this.#options.maxDatagramBytes - MAX_DATAGRAM_FRAME_HEADER - idPrefixLength(id) - MAX_BATCH_STATUS;
   }
 
   #delivered(backend: QueueBackend, enqueuedAt: number): void {

@@ -1,5 +1,6 @@
 import type { RemoteInfo } from 'node:dgram';
 import { createLogger, formatHostPort, systemClock, type Clock, type HostPort, type Logger } from '@streampy/runtime';
+import { MemoryBudget } from './budget.js';
 import { resolveConfig, type NodeConfig, type QueueNodeOptions } from './config.js';
 import { DeadLetterRouter, RemoteForwarder } from './dead-letter.js';
 import { DEFAULT_QUEUE, Dispatcher } from './dispatch.js';
@@ -39,6 +40,7 @@ class Node {
   readonly #recent = new RecentBodies();
   readonly #server: UdpServer;
   readonly #scheduler: Scheduler;
+  readonly #budget: MemoryBudget;
   readonly #startedAt: number;
   #logger: Logger | undefined;
   #ownLogger = false;
@@ -54,6 +56,7 @@ class Node {
     this.#loggerOption = options.logger;
     this.#startedAt = this.#clock.now();
     this.#scheduler = new Scheduler(this.#clock);
+    this.#budget = new MemoryBudget(this.#config.maxMemory);
     this.#server = new UdpServer(this.#config.address, this.#config.maxDatagramBytes, this.#counters, this.#config.access, this.#clock);
   }
 
@@ -77,6 +80,7 @@ class Node {
     }
     const context: LocalContext = {
       clock: this.#clock,
+      budget: this.#budget,
       scheduler: this.#scheduler,
       nonces: new NoncePool(),
       limits: config.limits,
@@ -91,6 +95,10 @@ class Node {
       throw error;
     }
     this.#engineKind = registry.get(DEFAULT_QUEUE)?.kind ?? 'memory';
+    if (this.#budget.used > this.#budget.limit) {
+      // Recovered messages were acknowledged: all are served, and puts wait until consumers make room.
+      logger.warn('recovered more than the memory budget; puts are refused until consumers take messages', { accounted: this.#budget.used, maxMemory: this.#budget.limit });
+    }
     const log = new ThrottledLog(logger, this.#clock);
     const dispatcher = new Dispatcher<RemoteInfo>({
       registry,
@@ -130,6 +138,7 @@ class Node {
       deadLettersForwarded: this.#forwarder?.forwarded ?? 0,
       deadLettersPending: this.#forwarder?.pending ?? 0,
       queues: this.#registry?.backends() ?? [],
+      memory: this.#budget.stats(),
       recent: bodies ? this.#recent : undefined,
     });
   }

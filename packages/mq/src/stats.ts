@@ -1,5 +1,6 @@
 import type { NodeStats as WireNodeStats, QueueStats } from '@streampy/codec';
 import { newAuthFailureCounts, type AuthFailureCounts } from '@streampy/runtime';
+import type { MemoryBudgetStats } from './budget.js';
 
 export type { QueueStats } from '@streampy/codec';
 
@@ -7,6 +8,8 @@ export type { QueueStats } from '@streampy/codec';
 export interface NodeStats extends WireNodeStats {
   readonly deniedDatagrams: number;
   readonly authFailures: Readonly<AuthFailureCounts>;
+  /** The node's memory budget: its limit, what is accounted now and at most, puts it refused (README, "Memory budget"). */
+  readonly memory?: MemoryBudgetStats;
 }
 
 /** What the node counts about its traffic; STATS reports them as they are. */
@@ -80,6 +83,7 @@ export interface StatsSources {
   readonly queues: Iterable<{ readonly name: string; stats(): QueueStats }>;
   /** Left out of STATS for an untrusted source (PROTOCOL.md, "STATS and message bodies"). */
   readonly recent: RecentBodies | undefined;
+  readonly memory?: MemoryBudgetStats;
 }
 
 /** The STATS reply of a node, in the order its fields have always had. */
@@ -96,6 +100,7 @@ export function nodeStats(sources: StatsSources): NodeStats {
     deadLettersForwarded: sources.deadLettersForwarded,
     deadLettersPending: sources.deadLettersPending,
     queues,
+    ...(sources.memory === undefined ? {} : { memory: sources.memory }),
     ...(sources.recent === undefined ? {} : { recent: sources.recent.list() }),
   };
 }

@@ -1,5 +1,6 @@
 import { decodeFrames, encodeFrames, parseReply, parseRequest, scanFrames, type Delivery, type NodeStats } from '@streampy/codec';
 import { ManualClock, silentLogger, text } from '@streampy/testing';
+import { MemoryBudget } from '../src/budget.js';
 import { DeadLetterRouter } from '../src/dead-letter.js';
 import { Dispatcher } from '../src/dispatch.js';
 import { MAX_MESSAGE_BYTES } from '../src/limits.js';
@@ -18,6 +19,8 @@ export interface DispatchHarnessOptions {
   readonly engine?: EngineFactory;
   readonly maxQueues?: number;
   readonly leaseMs?: number;
+  /** The node's memory budget, bytes. Default: unbounded. */
+  readonly maxMemory?: number;
 }
 
 const DATAGRAM_BYTES = 65_507;
@@ -35,7 +38,8 @@ export async function dispatchHarness(options: DispatchHarnessOptions = {}) {
   const limits: LocalLimits = { maxMessages: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER, maxDeliveries: 5, dedupWindowMs: 300_000, maxDedupKeys: 100_000, ...options.limits };
   const engine = options.engine ?? (() => createMemoryEngine());
   const registry: Registry = new Registry((name) => LocalBackend.open(name, engine(name), context, name === 'dead'), options.maxQueues ?? 64, logger);
-  const context: LocalContext = { clock, scheduler, nonces: new NoncePool(), limits, deadLetters: new DeadLetterRouter('dead', registry, logger, undefined) };
+  const budget = new MemoryBudget(options.maxMemory ?? Number.MAX_SAFE_INTEGER);
+  const context: LocalContext = { clock, budget, scheduler, nonces: new NoncePool(), limits, deadLetters: new DeadLetterRouter('dead', registry, logger, undefined) };
   const stats = (): NodeStats =>
     nodeStats({ address: '127.0.0.1:0', engine: 'memory', uptimeMs: 0, counters, deadLettersForwarded: 0, deadLettersPending: 0, queues: registry.backends(), recent });
   /** Every datagram sent back, in order. */
@@ -76,6 +80,7 @@ export async function dispatchHarness(options: DispatchHarnessOptions = {}) {
 
   return {
     clock,
+    budget,
     counters,
     registry,
     scheduler,

@@ -63,11 +63,16 @@ describe('idempotent puts', () => {
     expect(text(await peer.exchange(node.address, 'SIZE'))).toBe('2');
   });
 
-  it('evicts the oldest keys beyond maxDedupKeys', async () => {
-    const { node, peer } = await setup({ maxDedupKeys: 2 });
-    for (const key of ['a', 'b', 'c']) await peer.exchange(node.address, `PUT key=${key}:x`);
-    expect(text(await peer.exchange(node.address, 'PUT key=c:x'))).toBe('PUT 1 bytes DUP');
-    expect(text(await peer.exchange(node.address, 'PUT key=a:x'))).toBe('PUT 1 bytes');
+  it('refuses new keys beyond maxDedupKeys instead of forgetting one inside its window', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const { node, peer } = await setup({ maxDedupKeys: 2, dedupWindowMs: 100, clock });
+    for (const key of ['a', 'b']) expect(text(await peer.exchange(node.address, `PUT key=${key}:x`))).toBe('PUT 1 bytes');
+    expect(text(await peer.exchange(node.address, 'PUT key=c:x'))).toMatch(/^ERR FULL queue default key table is full/);
+    expect(text(await peer.exchange(node.address, 'PUT key=a:x'))).toBe('PUT 1 bytes DUP');
+    // Once a key's window is over it goes first, and makes room.
+    clock.advance(100);
+    expect(text(await peer.exchange(node.address, 'PUT key=c:x'))).toBe('PUT 1 bytes');
+    expect(text(await peer.exchange(node.address, 'SIZE'))).toBe('3');
   });
 
   it('does not record the key of a put refused as FULL', async () => {

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@streampy/testing';
-import { DedupWindow } from '../src/local/dedup.js';
 import { MessageRing, emptySlot } from '../src/local/ring.js';
 import { DeadlineHeap, Scheduler, type Deadline, type Timed } from '../src/scheduler.js';
 
@@ -77,24 +76,6 @@ describe('DeadlineHeap', () => {
       }),
       { numRuns: 200 },
     );
-  });
-});
-
-describe('DedupWindow', () => {
-  it('remembers keys inside the window and up to the bound, evicting the oldest', () => {
-    const window = new DedupWindow(1_000, 3);
-    window.record('a', 0, 0);
-    window.record('b', 10, 10);
-    expect(window.has('a', 999)).toBe(true);
-    expect(window.has('a', 1_000)).toBe(false);
-    window.record('c', 20, 20);
-    window.record('d', 30, 30);
-    expect(window.size).toBe(3);
-    expect(window.has('a', 30)).toBe(false);
-    expect(window.has('d', 30)).toBe(true);
-    window.restore(new Map([['old', -5_000], ['e', 25]]), 40);
-    expect(window.has('old', 40)).toBe(false);
-    expect(window.size).toBe(3);
   });
 });
 

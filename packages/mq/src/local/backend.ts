@@ -1,25 +1,19 @@
 import { parseLeaseToken } from '@streampy/codec';
 import type { Clock } from '@streampy/runtime';
+import type { MemoryBudget } from '../budget.js';
 import { PUT_DUPLICATE, PUT_STORED, type Awaitable, type MessageBatch, type PutOptions, type PutResult, type QueueBackend } from '../backend.js';
 import type { DeadLetterRoute } from '../dead-letter.js';
-import type { Deadline, Scheduler } from '../scheduler.js';
+import type { Scheduler } from '../scheduler.js';
 import type { QueueStats } from '../stats.js';
 import type { RecoveredState, StorageEngine } from '../storage/engine.js';
+import { QueueAccount } from './account.js';
 import { DedupWindow } from './dedup.js';
+import { HeldMessage, MAX_DELIVERIES, pendingCopies, utf8Text } from './held.js';
 import type { NoncePool } from './nonces.js';
 import { MessageRing, emptySlot } from './ring.js';
 import { Rounds, type Round, type RoundOwner } from './rounds.js';
 
-/** Largest delivery count kept per message (and the largest `maxDeliveries`). */
-export const MAX_DELIVERIES = 65_535;
-
-/**
- * The message id of a seq as tokens and dead-letter keys carry it: base 36, shorter than
- * decimal (a clock-based seq of 16 digits takes 10 characters).
- */
-export function messageIdOf(seq: number): string {
-  return seq.toString(36);
-}
+export { MAX_DELIVERIES, messageIdOf } from './held.js';
 
 /** The rules every local queue of a node shares. */
 export interface LocalLimits {
@@ -31,44 +25,14 @@ export interface LocalLimits {
   readonly maxDedupKeys: number;
 }
 
-/** What a local queue needs from its node: time, the shared deadlines, nonces and the dead-letter route. */
+/** What a local queue needs from its node: time, the shared deadlines, nonces, the memory budget and the dead-letter route. */
 export interface LocalContext {
   readonly clock: Clock;
+  readonly budget: MemoryBudget;
   readonly scheduler: Scheduler;
   readonly nonces: NoncePool;
   readonly limits: LocalLimits;
   readonly deadLetters: DeadLetterRoute;
-}
-
-/** A message out of the ready ring: leased to a consumer, or waiting out a NACK delay. */
-class HeldMessage implements Deadline {
-  dueAt = 0;
-  heapIndex = -1;
-  state: 'leased' | 'delayed' = 'leased';
-  readonly messageId: string;
-
-  constructor(
-    readonly queue: LocalBackend,
-    readonly seq: number,
-    readonly body: string,
-    readonly bytes: number,
-    readonly enqueuedAt: number,
-    readonly deliveries: number,
-    /** The random part of this delivery's token: what makes it unguessable. */
-    readonly nonce: string,
-  ) {
-    this.messageId = messageIdOf(seq);
-  }
-
-  expire(): void {
-    this.queue.expired(this);
-  }
-}
-
-function utf8Text(bytes: Uint8Array): string {
-  // A body from the server is a Buffer already (a view of its datagram): no wrapper to make.
-  if (Buffer.isBuffer(bytes)) return bytes.toString('utf8');
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 /**
@@ -94,6 +58,8 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
   /** Leased and delayed messages by seq. */
   readonly #held = new Map<number, HeldMessage>();
   readonly #dedup: DedupWindow;
+  /** This queue's share of the node's memory budget. */
+  readonly #account: QueueAccount;
   readonly #slot = emptySlot();
   #nextSeq = 1;
   #bytes = 0;
@@ -125,14 +91,20 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
     this.#context = context;
     this.#limits = context.limits;
     this.#isDeadLetterQueue = isDeadLetterQueue;
-    this.#dedup = new DedupWindow(context.limits.dedupWindowMs, context.limits.maxDedupKeys);
+    this.#account = new QueueAccount(context.budget, engine.costs, (now) => this.#dedup.expire(now));
+    this.#dedup = new DedupWindow(context.limits.dedupWindowMs, context.limits.maxDedupKeys, this.#account);
     this.#rounds = engine.syncBeforeAck ? new Rounds(engine, this) : undefined;
   }
 
   /** Opens `engine` and serves what it recovered. */
   static async open(name: string, engine: StorageEngine, context: LocalContext, isDeadLetterQueue: boolean): Promise<LocalBackend> {
     const backend = new LocalBackend(name, engine, context, isDeadLetterQueue);
-    backend.#restore(await engine.open());
+    try {
+      backend.#restore(await engine.open());
+    } catch (error) {
+      backend.#account.close();
+      throw error;
+    }
     return backend;
   }
 
@@ -150,9 +122,12 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
       this.#bytes -= slot.bytes;
       this.#counters.gets++;
       into.add(slot.body, slot.bytes, slot.enqueuedAt);
-      round?.taken.push({ seq: slot.seq, body: slot.body, bytes: slot.bytes, enqueuedAt: slot.enqueuedAt, deliveries: slot.deliveries });
+      // On a durable engine the message is held until its removal is (commit releases it).
+      if (round === undefined) this.#account.release(this.#account.message(slot.body.length, slot.bytes));
+      else round.taken.push({ seq: slot.seq, body: slot.body, bytes: slot.bytes, enqueuedAt: slot.enqueuedAt, deliveries: slot.deliveries });
     }
     slot.body = '';
+    this.#account.ring(ready.capacity);
     return round?.done;
   }
 
@@ -174,6 +149,7 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
       into.addLeased(message.body, message.bytes, message.enqueuedAt, message.messageId, deliveries, message.nonce);
     }
     slot.body = '';
+    this.#account.ring(ready.capacity);
   }
 
   ack(token: string): Awaitable<boolean> {
@@ -182,7 +158,10 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
     this.#release(message);
     this.#engine.remove(message.seq);
     this.#counters.acks++;
-    if (this.#rounds === undefined) return true;
+    if (this.#rounds === undefined) {
+      this.#account.release(this.#account.message(message.body.length, message.bytes));
+      return true;
+    }
     const round = this.#rounds.current();
     round.acked.push(message);
     return round.ack();
@@ -231,24 +210,33 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
     try {
       await this.#engine.flush();
     } finally {
+      this.#dedup.clear();
+      this.#account.close();
       await this.#engine.close();
     }
   }
 
   /** The round is durable: its puts become visible, in the order they were made. */
   commit(round: Round<HeldMessage>): void {
+    const account = this.#account;
     for (const put of round.puts) {
       this.#pendingPuts--;
       this.#ready.pushBack(put.seq, put.body, put.bytes, put.enqueuedAt, 0);
+      account.release(pendingCopies(put.bytes));
     }
+    for (const taken of round.taken) account.release(account.message(taken.body.length, taken.bytes));
+    for (const message of round.acked) account.release(account.message(message.body.length, message.bytes));
+    account.ring(this.#ready.capacity);
   }
 
   /** The round's flush failed: each of its operations is undone, so it changed nothing. */
   revert(round: Round<HeldMessage>): void {
+    const account = this.#account;
     for (const put of round.puts) {
       this.#pendingPuts--;
       this.#bytes -= put.bytes;
       this.#counters.puts--;
+      account.release(account.message(put.body.length, put.bytes) + pendingCopies(put.bytes));
       if (put.key !== undefined) this.#dedup.forget(put.key);
     }
     // Back at the head, oldest first, as they were.
@@ -266,6 +254,7 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
       this.#counters.acks--;
       this.#context.scheduler.schedule(message);
     }
+    account.ring(this.#ready.capacity);
   }
 
   /** Called by the scheduler when a lease expires or a NACK delay ends. */
@@ -274,13 +263,24 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
     else this.#makeVisible(message);
   }
 
+  /**
+   * Serves what the engine recovered, newest first into the head, popping each message off the
+   * engine's array so its bytes can be collected as soon as its text exists: one copy at a time,
+   * never two. Recovered messages are charged to the budget whatever it holds (they were
+   * acknowledged); beyond it, puts are refused until consumers take messages away.
+   */
   #restore(state: RecoveredState): void {
     let nextSeq = state.nextSeq;
-    for (const message of state.messages) {
-      this.#ready.pushBack(message.seq, utf8Text(message.body), message.body.byteLength, message.enqueuedAt, 0);
-      this.#bytes += message.body.byteLength;
+    const messages = state.messages;
+    for (let message = messages.pop(); message !== undefined; message = messages.pop()) {
+      const body = utf8Text(message.body);
+      const bytes = message.body.byteLength;
+      this.#ready.pushFront(message.seq, body, bytes, message.enqueuedAt, 0);
+      this.#bytes += bytes;
+      this.#account.charge(this.#account.message(body.length, bytes));
       if (message.seq >= nextSeq) nextSeq = message.seq + 1;
     }
+    this.#account.ring(this.#ready.capacity);
     this.#nextSeq = nextSeq;
     this.#dedup.restore(state.keys, this.#context.clock.now());
   }
@@ -297,21 +297,27 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
       this.#counters.duplicates++;
       return this.#rounds === undefined ? PUT_DUPLICATE : this.#rounds.current().put(PUT_DUPLICATE);
     }
-    const limits = this.#limits;
-    const held = this.#ready.length + this.#held.size + this.#pendingPuts;
-    if (bounded && (held + 1 > limits.maxMessages || this.#bytes + bytes > limits.maxBytes)) {
-      // A refused put changed nothing: it answers at once.
+    const account = this.#account;
+    // A refused put changed nothing: it answers at once.
+    const refusal = bounded ? this.#refusal(bytes, key, now) : undefined;
+    // The bytes as ASCII text, its bookkeeping, its key, and on a durable engine the copies held until written.
+    const cost = account.message(bytes, bytes) + (key === undefined ? 0 : this.#dedup.costOf(key)) + (this.#rounds === undefined ? 0 : pendingCopies(bytes));
+    if (refusal !== undefined || (bounded && !this.#admit(cost, now))) {
       this.#counters.rejectedFull++;
-      return { outcome: 'full', reason: `queue ${this.name} is full (${held} messages held); retry later` };
+      return { outcome: 'full', reason: refusal ?? account.refusal() };
     }
+    if (!bounded) account.charge(cost);
     const seq = this.#nextSeq++;
     this.#engine.append(key === undefined ? { seq, body: raw, enqueuedAt: now } : { seq, body: raw, key, enqueuedAt: now });
-    if (key !== undefined) this.#dedup.record(key, now, now);
+    if (key !== undefined) this.#dedup.record(key, now);
     this.#bytes += bytes;
     this.#counters.puts++;
     const body = utf8Text(raw);
+    // Text that is not ASCII takes two bytes a character: charged now that it is known.
+    if (body.length !== bytes) account.charge(account.message(body.length, bytes) - account.message(bytes, bytes));
     if (this.#rounds === undefined) {
       this.#ready.pushBack(seq, body, bytes, now, 0);
+      account.ring(this.#ready.capacity);
       return PUT_STORED;
     }
     // Visible to GET and RESERVE once durable (Round commit), never before.
@@ -319,6 +325,27 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
     round.puts.push({ seq, key, body, bytes, enqueuedAt: now });
     this.#pendingPuts++;
     return round.put(PUT_STORED);
+  }
+
+  /** Charges a put's `cost`, and the ring's growth if it must grow for it (charged as slots once it has grown). */
+  #admit(cost: number, now: number): boolean {
+    const account = this.#account;
+    const growth = account.ringGrowth(this.#ready.length + this.#pendingPuts, this.#ready.capacity);
+    if (!account.admit(cost + growth, now)) return false;
+    account.release(growth);
+    return true;
+  }
+
+  /** Why a put of `bytes` (with `key`) must be refused by this queue's own bounds, if it must. */
+  #refusal(bytes: number, key: string | undefined, now: number): string | undefined {
+    const limits = this.#limits;
+    const held = this.#ready.length + this.#held.size + this.#pendingPuts;
+    if (held + 1 > limits.maxMessages) return `queue ${this.name} is full: its message bound (${limits.maxMessages} messages) is reached; retry later`;
+    if (this.#bytes + bytes > limits.maxBytes) return `queue ${this.name} is full: its byte bound (${limits.maxBytes} bytes, ${this.#bytes} held) is reached; retry later`;
+    if (key !== undefined && !this.#dedup.hasRoom(now)) {
+      return `queue ${this.name} key table is full (${this.#dedup.size} keys inside their ${this.#limits.dedupWindowMs} ms window); retry later`;
+    }
+    return undefined;
   }
 
   /** The leased message a token names, if that delivery still holds its lease. */
@@ -348,9 +375,12 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
     this.#release(message);
     this.#counters.deadLettered++;
     const { seq } = message;
+    const cost = this.#account.message(message.body.length, message.bytes);
     // The engine keeps the message until its destination holds it: a crash in between redelivers, never loses.
     this.#context.deadLetters.route({ queue: this.name, messageId: message.messageId, body: message.body, deliveries: message.deliveries }, () => {
-      if (!this.#closed) this.#engine.remove(seq);
+      if (this.#closed) return;
+      this.#engine.remove(seq);
+      this.#account.release(cost);
     });
   }
 

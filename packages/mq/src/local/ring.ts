@@ -29,6 +29,11 @@ export class MessageRing {
     return this.#length;
   }
 
+  /** Slots allocated: the ring doubles when full and halves once a quarter full. */
+  get capacity(): number {
+    return this.#mask + 1;
+  }
+
   pushBack(seq: number, body: string, bytes: number, enqueuedAt: number, deliveries: number): void {
     if (this.#length > this.#mask) this.#resize((this.#mask + 1) * 2);
     this.#write((this.#head + this.#length) & this.#mask, seq, body, bytes, enqueuedAt, deliveries);

@@ -19,7 +19,11 @@ export interface StoredMessage {
 }
 
 export interface RecoveredState {
-  /** Messages appended and not removed, ascending by `seq`. */
+  /**
+   * Messages appended and not removed, ascending by `seq`. The queue consumes the array (it pops
+   * each message as it restores it), so a recovered body is held once, not once as bytes here
+   * and again as the queue's copy.
+   */
   readonly messages: StoredMessage[];
   /** The `seq` to use for the next append (above every seq ever written). */
   readonly nextSeq: number;
@@ -57,6 +61,18 @@ export interface StorageEngine {
   close(): Promise<void>;
   /** Counters of the engine for STATS (writes, fsyncs, damage found at open, failed writes...), if it keeps any. */
   stats?(): Readonly<Record<string, number>>;
+  /** What the engine keeps in memory per item, for the node's memory budget; none when absent. */
+  readonly costs?: EngineCosts;
+}
+
+/** Bytes of memory an engine keeps beside the queue's own, measured as in budget.ts. */
+export interface EngineCosts {
+  /** Per stored message (the log engine: its place in the segment ledger). */
+  readonly message: number;
+  /** Per idempotency key it remembers (the log engine: the segment's key list). */
+  readonly key: number;
+  /** Per queue (the log engine: its segment state and open file). */
+  readonly queue: number;
 }
 
 /** Makes the engine of one named queue. */

@@ -1,6 +1,6 @@
 import { createLogger } from '@streampy/runtime';
 import { MqError } from '../errors.js';
-import type { FsyncPolicy, RecoveredState, StorageEngine, StoredMessage } from './engine.js';
+import type { EngineCosts, FsyncPolicy, RecoveredState, StorageEngine, StoredMessage } from './engine.js';
 import type { DamageLogger } from './log/repair.js';
 import type { WriterCounters } from './log/segmented-log.js';
 import { SegmentedLog } from './log/segmented-log.js';
@@ -68,12 +68,21 @@ export function createLogEngine(options: LogEngineOptions): LogEngine {
   return new LogEngineHandle(log);
 }
 
+/**
+ * What the log keeps in memory beside the queue's own, for the node's memory budget (measured
+ * with scripts/measure-costs.mjs on the log engine less the memory engine, rounded up): a live
+ * message's place in the segment ledger (measured 96), a key in its segment's key list, and
+ * the segment state and open file of a queue (measured 3.3 KiB).
+ */
+const LOG_ENGINE_COSTS: EngineCosts = { message: 104, key: 32, queue: 4096 };
+
 /** The StorageEngine face of the writer. */
 class LogEngineHandle implements LogEngine {
   readonly kind = 'log';
   // Every policy acknowledges a put only once its record is written: a killed process then
   // loses nothing it acknowledged. The policy decides when the OS must also reach the disk.
   readonly syncBeforeAck = true;
+  readonly costs = LOG_ENGINE_COSTS;
 
   private opening: Promise<RecoveredState> | undefined;
   private closing: Promise<void> | undefined;
@@ -81,7 +90,8 @@ class LogEngineHandle implements LogEngine {
   constructor(private readonly log: SegmentedLog) {}
 
   open(): Promise<RecoveredState> {
-    if (this.opening !== undefined || this.closing !== undefined) return Promise.reject(new MqError('ERR_CLOSED', 'log engine opened twice'));
+    if (this.closing !== undefined) return Promise.reject(new MqError('ERR_CLOSED', 'log engine is closed'));
+    if (this.opening !== undefined) return Promise.reject(new MqError('ERR_ENGINE_STATE', 'log engine opened twice'));
     this.opening = this.log.open();
     return this.opening;
   }

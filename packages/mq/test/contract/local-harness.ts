@@ -1,4 +1,5 @@
 import { ManualClock } from '@streampy/testing';
+import { MemoryBudget } from '../../src/budget.js';
 import type { DeadLetter, DeadLetterRoute } from '../../src/dead-letter.js';
 import { LocalBackend } from '../../src/local/backend.js';
 import { NoncePool } from '../../src/local/nonces.js';
@@ -17,7 +18,7 @@ export async function localHarness(limits: ContractLimits, engine: StorageEngine
       settled();
     },
   };
-  const context = { clock, scheduler, nonces: new NoncePool(), limits: { ...limits, maxDedupKeys: 1_000 }, deadLetters };
+  const context = { clock, budget: new MemoryBudget(Number.MAX_SAFE_INTEGER), scheduler, nonces: new NoncePool(), limits: { ...limits, maxDedupKeys: 1_000 }, deadLetters };
   const backend = await LocalBackend.open('q', engine, context, false);
   return {
     backend,

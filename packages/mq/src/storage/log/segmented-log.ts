@@ -138,7 +138,7 @@ export class SegmentedLog {
   }
 
   flush(): Promise<void> {
-    if (this.state === 'new' || this.state === 'closed') return Promise.reject(new MqError('ERR_CLOSED', `log engine is ${this.state === 'new' ? 'not open' : 'closed'}`));
+    if (this.state === 'new' || this.state === 'closed') return Promise.reject(this.stateError());
     const done = this.flushes.wait();
     if (this.hasPendingOps()) this.schedule();
     return done;
@@ -171,7 +171,12 @@ export class SegmentedLog {
   }
 
   private assertWritable(): void {
-    if (this.state !== 'open') throw new MqError('ERR_CLOSED', `log engine is ${this.state === 'new' ? 'not open' : 'closed'}`);
+    if (this.state !== 'open') throw this.stateError();
+  }
+
+  /** Use before open() is a programming error; use after close() meets a closed object. */
+  private stateError(): MqError {
+    return this.state === 'new' ? new MqError('ERR_ENGINE_STATE', 'log engine is not open') : new MqError('ERR_CLOSED', 'log engine is closed');
   }
 
   private hasPendingOps(): boolean {
@@ -367,7 +372,7 @@ export class SegmentedLog {
   }
 
   private activeFile(): ActiveSegment {
-    if (this.file === undefined) throw new MqError('ERR_CLOSED', 'log engine is not open');
+    if (this.file === undefined) throw new MqError('ERR_ENGINE_STATE', 'log engine is not open');
     return this.file;
   }
 
