@@ -244,15 +244,8 @@ export function decodeFrameText(datagram: Uint8Array, options?: DecodeOptions): 
  * Throws `CodecError` if any part is not a whole frame.
  */
 export function decodeFrames(datagram: Uint8Array, options?: DecodeOptions): Uint8Array[] {
-  const limit = limitOf(options);
-  const frames: Uint8Array[] = [];
-  let offset = 0;
-  do {
-    const start = payloadStart(datagram, offset);
-    const end = frameEnd(datagram, offset, start, limit);
-    frames.push(datagram.subarray(start, end));
-    offset = end;
-  } while (offset < datagram.length);
+  const { frames, error } = scanFrames(datagram, options);
+  if (error) throw error;
   return frames;
 }
 
