@@ -97,6 +97,9 @@ export async function playPong(options: DemoOptions, hooks: GameHooks): Promise<
     logger,
     restart: false,
     readyTimeoutMs: READY_TIMEOUT_MS,
+    // The children's logs stay with them (their last lines explain a failure); on a live screen
+    // they would tear the picture, and the demo's own stderr says what the demo does.
+    childLog: () => {},
     track: hooks.track,
     sampleIntervalMs: hooks.intervalMs,
   });
