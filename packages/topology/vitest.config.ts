@@ -4,7 +4,7 @@ export default defineProject({
   test: {
     name: 'topology',
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 30_000,
   },
 });
