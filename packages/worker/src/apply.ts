@@ -25,8 +25,24 @@ export class Apply {
   /**
    * The messages the function asks to send, or undefined when it rejected the input; a promise
    * only when the function returned one (or an async iterable). Never throws, never rejects.
+   * With histograms, the time from the call to the result collected (an async one's settling).
    */
   run(input: Input, body: Uint8Array, leased: Delivery | undefined): Emitted[] | undefined | Promise<Emitted[] | undefined> {
+    const timing = this.#report.histograms?.functionTime;
+    if (timing === undefined) return this.#call(input, body, leased);
+    const started = performance.now();
+    const emitted = this.#call(input, body, leased);
+    if (!(emitted instanceof Promise)) {
+      if (emitted !== undefined) timing.observeSince(started);
+      return emitted;
+    }
+    return emitted.then((settled) => {
+      if (settled !== undefined) timing.observeSince(started);
+      return settled;
+    });
+  }
+
+  #call(input: Input, body: Uint8Array, leased: Delivery | undefined): Emitted[] | undefined | Promise<Emitted[] | undefined> {
     try {
       const context = leased === undefined ? input.context : { input: input.index, deliveries: leased.deliveries };
       const result = this.#fn(decodeText(body), context);

@@ -10,9 +10,11 @@ import {
   packageVersion,
   parseHostPort,
   runCli,
+  startMetricsServer,
 } from '@streampy/runtime';
 import { WorkerError } from './errors.js';
 import { loadWorkerFunction } from './load.js';
+import { newWorkerHistograms, workerMetrics } from './metrics.js';
 import { GUARANTEES, type Guarantee } from './options.js';
 import { createWorker } from './worker.js';
 
@@ -52,6 +54,8 @@ Options:
   --log-level LEVEL       debug, info (default), warn or error
   --log-format FORMAT     json or pretty (default: pretty on a terminal)
   --log-dir DIR           also write JSON logs to DIR/<logger name>.<uuid>.log
+  --metrics-address HOST:PORT
+                          serve Prometheus metrics at http://HOST:PORT/metrics (port 0: the OS picks)
   --json                  print the ready line and the final summary as JSON
   -h, --help              show this help
   -v, --version           print the version
@@ -110,6 +114,7 @@ async function main(): Promise<number> {
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       'log-dir': { type: 'string' },
+      'metrics-address': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
@@ -162,6 +167,15 @@ async function main(): Promise<number> {
   });
 
   const protocol = oneOf('protocol', values.protocol, ['extended', 'seed'] as const);
+  const metricsAddress = values['metrics-address'];
+  if (metricsAddress !== undefined) {
+    try {
+      parseHostPort(metricsAddress, '--metrics-address');
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  const histograms = metricsAddress === undefined ? undefined : newWorkerHistograms();
   let worker;
   try {
     worker = createWorker({
@@ -183,6 +197,7 @@ async function main(): Promise<number> {
         retries: integerFlag('retries', values.retries, 0),
         protocol,
         auth: values['auth-key-file'],
+        histograms,
       }),
     });
   } catch (error) {
@@ -190,11 +205,14 @@ async function main(): Promise<number> {
     throw error;
   }
   await worker.start();
+  const running = worker;
+  const metrics =
+    metricsAddress === undefined || histograms === undefined ? undefined : await startMetricsServer({ address: metricsAddress, metrics: workerMetrics(() => running.stats(), histograms) });
   const guarantee = guarantees.length === 0 ? (protocol === 'seed' ? 'at-most-once' : 'at-least-once') : guarantees.join(', ');
   process.stdout.write(
     values.json
-      ? `${JSON.stringify({ event: 'running', function: loaded.name, inputs, outputs, guarantee, pid: process.pid })}\n`
-      : `${PROGRAM} ${loaded.name} running: ${inputs.join(', ')} -> ${outputs.join(', ')} (${guarantee})\n`,
+      ? `${JSON.stringify({ event: 'running', function: loaded.name, inputs, outputs, guarantee, pid: process.pid, ...(metrics === undefined ? {} : { metrics: metrics.url }) })}\n`
+      : `${PROGRAM} ${loaded.name} running: ${inputs.join(', ')} -> ${outputs.join(', ')} (${guarantee})${metrics === undefined ? '' : ` metrics ${metrics.url}`}\n`,
   );
   const stopTimeoutMs = integerFlag('stop-timeout-ms', values['stop-timeout-ms'], 0) ?? 15_000;
   let stopDeadline: NodeJS.Timeout | undefined;
@@ -216,6 +234,7 @@ async function main(): Promise<number> {
   } finally {
     clearTimeout(stopDeadline);
     removeHandlers();
+    await metrics?.close();
     await logger.close();
   }
   if (deadlinePassed) return 1;

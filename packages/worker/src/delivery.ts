@@ -71,10 +71,16 @@ export class Deliveries {
     return Promise.all(sends).then((results) => results.every(Boolean));
   }
 
-  /** Counts the message done and ACKs (or NACKs) its lease without holding up the lane. */
-  settle(input: Input, leased: Delivery | undefined, ok: boolean): void {
+  /**
+   * Counts the message done and ACKs (or NACKs) its lease without holding up the lane.
+   * `takenAt`: when its batch arrived, for the end-to-end histogram.
+   */
+  settle(input: Input, leased: Delivery | undefined, ok: boolean, takenAt: number): void {
     const stats = this.#report.stats;
-    if (ok) stats.processed++;
+    if (ok) {
+      stats.processed++;
+      this.#report.histograms?.endToEnd.observeSince(takenAt);
+    }
     if (leased === undefined) {
       stats.inFlight--;
       return;

@@ -3,6 +3,8 @@ export type { WorkerErrorCode } from './errors.js';
 export { BUILTIN_FUNCTIONS, isBuiltinFunction } from './functions.js';
 export type { OutputMessage, ResultItem, RoutedMessage, WorkerContext, WorkerFunction, WorkerResult } from './functions.js';
 export { outputKey } from './keys.js';
+export { WORKER_METRICS, newWorkerHistograms, workerMetrics } from './metrics.js';
+export type { WorkerHistograms } from './metrics.js';
 export { loadWorkerFunction } from './load.js';
 export type { LoadedFunction } from './load.js';
 export { GUARANTEES } from './options.js';

@@ -99,6 +99,8 @@ export class Leases {
 export interface Fetched {
   readonly input: Input;
   readonly items: Item[];
+  /** `performance.now()` when the batch arrived (0 without histograms): where end-to-end time starts. */
+  readonly takenAt: number;
 }
 
 /** The inputs, connected, read round-robin. */
@@ -136,10 +138,10 @@ export class Inputs {
       }
     } catch (error) {
       this.#report.requestFailed(error, input.guarantee === 'at-most-once' ? 'GET' : 'RESERVE', input.label);
-      return { input, items: [] };
+      return { input, items: [], takenAt: 0 };
     }
     this.#report.stats.received += items.length;
     this.#report.stats.inFlight += items.length;
-    return { input, items };
+    return { input, items, takenAt: this.#report.histograms === undefined ? 0 : performance.now() };
   }
 }

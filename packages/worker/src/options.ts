@@ -2,6 +2,7 @@ import { checkInteger, checkName, isStreampyError } from '@streampy/codec';
 import { formatHostPort, loadKeyFile, parseHostPort, seededRandom, systemClock, type Clock, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
 import { WorkerError } from './errors.js';
 import type { WorkerFunction } from './functions.js';
+import type { WorkerHistograms } from './metrics.js';
 import type { ConnectFunction } from './worker-client.js';
 
 export type Guarantee = 'at-most-once' | 'at-least-once' | 'exactly-once';
@@ -59,6 +60,8 @@ export interface WorkerOptions {
    * or the path of a key file, read once; every client of the worker signs with it.
    */
   readonly auth?: Keyring | string;
+  /** Where to record the function's time and each message's end-to-end time (`newWorkerHistograms()`); default none. */
+  readonly histograms?: WorkerHistograms;
 }
 
 /** Where one input or output is. */
@@ -98,6 +101,7 @@ export interface WorkerPlan {
   readonly connect: ConnectFunction | undefined;
   readonly clock: Clock;
   readonly auth: Keyring | undefined;
+  readonly histograms: WorkerHistograms | undefined;
 }
 
 const DEFAULTS = { leaseMs: 30_000, concurrency: 2, batch: 32, idleMinMs: 1, idleMaxMs: 100 } as const;
@@ -208,5 +212,6 @@ export function planWorker(options: WorkerOptions): WorkerPlan {
     connect: options.connect,
     clock: options.clock ?? systemClock,
     auth: typeof options.auth === 'string' ? loadKeyFile(options.auth) : options.auth,
+    histograms: options.histograms,
   };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@streampy/runtime';
 import { errorCode } from './errors.js';
+import type { WorkerHistograms } from './metrics.js';
 
 export interface WorkerStats {
   /** Messages taken from the inputs. */
@@ -28,7 +29,11 @@ export class Report {
   /** Debug lines cost a check per message otherwise: decided once. */
   readonly debug: boolean;
 
-  constructor(readonly log: Logger) {
+  /** `histograms`: where the function's and each message's end-to-end times go, when metrics are served. */
+  constructor(
+    readonly log: Logger,
+    readonly histograms?: WorkerHistograms,
+  ) {
     this.debug = log.enabled('debug');
   }
 

@@ -43,7 +43,7 @@ class QueueWorker implements Worker {
 
   constructor(plan: WorkerPlan) {
     this.#plan = plan;
-    this.#report = new Report(plan.logger);
+    this.#report = new Report(plan.logger, plan.histograms);
     this.done = new Promise<void>((resolve, reject) => {
       this.#resolveDone = resolve;
       this.#rejectDone = reject;
@@ -134,7 +134,7 @@ class QueueWorker implements Worker {
     let pending: Promise<Fetched> | undefined = inputs.fetch();
     const waits: Promise<void>[] = [];
     while (pending !== undefined) {
-      const { input, items } = await pending;
+      const { input, items, takenAt } = await pending;
       pending = undefined;
       if (items.length === 0) {
         // Back off only once a whole round of inputs came back empty.
@@ -158,8 +158,8 @@ class QueueWorker implements Worker {
         if (emitted instanceof Promise) emitted = await emitted;
         const delivered = emitted === undefined ? false : deliveries.sendAll(input, leased, emitted);
         if (i === last && this.#taking) pending = inputs.fetch();
-        if (delivered === true || delivered === false) deliveries.settle(input, leased, delivered);
-        else waits.push(delivered.then((ok) => deliveries.settle(input, leased, ok)));
+        if (delivered === true || delivered === false) deliveries.settle(input, leased, delivered, takenAt);
+        else waits.push(delivered.then((ok) => deliveries.settle(input, leased, ok, takenAt)));
         if (report.debug) report.log.debug('Vertex latency', { seconds: (performance.now() - started) / 1000, results: emitted?.length ?? 0 });
       }
       if (waits.length === 1) await waits[0];
