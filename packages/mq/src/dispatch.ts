@@ -20,6 +20,18 @@ import type { NodeCounters, RecentBodies } from './stats.js';
 export const DEFAULT_QUEUE = 'default';
 /** Writers kept for datagrams whose replies wait (durable puts); more are made when needed. */
 const SPARE_WRITERS = 8;
+/**
+ * Datagrams whose replies may wait for a storage flush at once: each holds its request datagram
+ * and a reply writer (up to 128 KiB) until then. Beyond it, requests that would wait are refused
+ * `ERR FULL` at once, so a slow disk under a flood cannot grow the node without bound.
+ */
+export const MAX_WAITING_DATAGRAMS = 256;
+/**
+ * Requests of one datagram whose replies can fill a datagram (GET, RESERVE, STATS): beyond
+ * these, the rest are refused, so one small datagram cannot make the node build megabytes of
+ * replies (a datagram of 10,000 GETs).
+ */
+export const MAX_LARGE_REPLIES_PER_DATAGRAM = 16;
 
 /** What an operation answered, by verb (see `#perform`). */
 type Outcome = PutResult | MessageBatch | boolean | number | NodeStats;
@@ -69,6 +81,8 @@ export class Dispatcher<P extends Peer> {
   readonly #spare: ReplyWriter[] = [];
   #batch = new MessageBatch();
   readonly #steps: Step[] = [];
+  /** Datagrams whose replies wait for their backends now. */
+  #waiting = 0;
   #stopped = false;
 
   constructor(options: DispatchOptions<P>) {
@@ -90,8 +104,10 @@ export class Dispatcher<P extends Peer> {
     const steps = this.#steps;
     steps.length = 0;
     let waits: Promise<unknown>[] | undefined;
+    let large = 0;
     for (const frame of frames) {
       let step = this.#options.reader.read(frame, peer, knownUtf8);
+      if (!(step instanceof Refusal)) step = this.#bounded(step, step.verb === 'GET' || step.verb === 'RESERVE' || step.verb === 'STATS' ? ++large : 0);
       // STATS covers the whole node: its q= names no queue to create.
       if (!(step instanceof Refusal) && step.verb !== 'STATS' && step.queue !== undefined) {
         const ready = this.#registry.prepare(step.queue);
@@ -106,6 +122,17 @@ export class Dispatcher<P extends Peer> {
     if (waits === undefined) return this.#run(steps, peer);
     const kept = steps.slice();
     void Promise.all(waits).then(() => this.#run(kept, peer));
+  }
+
+  /** `step`, or its refusal when the datagram asks too much or too many replies wait already. */
+  #bounded(step: Request, large: number): Step {
+    if (large > MAX_LARGE_REPLIES_PER_DATAGRAM) {
+      return new Refusal(step.id, 'BAD_REQUEST', `a datagram may carry at most ${MAX_LARGE_REPLIES_PER_DATAGRAM} GET, RESERVE and STATS requests; send the rest in another datagram`);
+    }
+    if (this.#waiting >= MAX_WAITING_DATAGRAMS && step.verb !== 'SIZE' && step.verb !== 'STATS') {
+      return new Refusal(step.id, 'FULL', `the replies of ${this.#waiting} datagrams are waiting for storage; retry later`);
+    }
+    return step;
   }
 
   #run(steps: readonly Step[], peer: P): void {
@@ -137,6 +164,7 @@ export class Dispatcher<P extends Peer> {
         this.#batch = new MessageBatch();
         this.#out = this.#spare.pop() ?? new ReplyWriter(this.#options.maxDatagramBytes);
         held = [this.#settleLater({ step, backend, outcome: undefined, settling: undefined, failure: undefined, failedLater: false }, outcome)];
+        this.#waiting++;
       } catch (error) {
         out.rollback(mark);
         this.#failed(out, step, error, false);
@@ -182,6 +210,7 @@ export class Dispatcher<P extends Peer> {
   }
 
   #writeHeld(out: ReplyWriter, held: readonly Held[], peer: P): void {
+    this.#waiting--;
     for (const { step, backend, outcome, failure, failedLater } of held) {
       if (step instanceof Refusal) this.#error(out, step.id, step.code, step.message);
       else if (backend === undefined) this.#error(out, step.id, 'INTERNAL', `queue "${step.queue ?? DEFAULT_QUEUE}" could not be opened`);
