@@ -1,4 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A command's flags, as `parseArgs` takes them. */
+export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 /**
  * pnpm 12 forwards a literal `--` to scripts (`pnpm start -- --json` gives `["--", "--json"]`)
@@ -67,4 +71,78 @@ export function integerFlag(flag: string, text: string | undefined, min: number,
     throw new UsageError(`--${flag} must be an integer ${range}, got "${text}"`);
   }
   return value;
+}
+
+/** The flags every streampy command takes. */
+const STANDARD_FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const satisfies ParseArgsOptionsConfig;
+
+type Flags<O extends ParseArgsOptionsConfig> = O & typeof STANDARD_FLAGS;
+
+/** What `parseCommandLine` returns: `parseArgs`'s strict, typed result. */
+export type CommandLine<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: Flags<O>; strict: true; allowPositionals: true }>>;
+
+/** A command's flags, and whether it takes positional arguments (default no). */
+export interface CommandLineSpec<O extends ParseArgsOptionsConfig> {
+  readonly options: O;
+  readonly positionals?: boolean;
+}
+
+/**
+ * Reads a command line (pnpm's leading `--` dropped) with `-h/--help` and `-v/--version` added
+ * to `options`. Bad input is a `UsageError` in our own words, one line: `parseArgs`'s strict
+ * mode would throw its own texts (several lines, and a value such as `-1` called "ambiguous"),
+ * so it runs loose and its tokens are checked here. A string flag takes the next argument as
+ * its value even when that starts with `-`: the flag's own check then says what is wrong.
+ */
+export function parseCommandLine<O extends ParseArgsOptionsConfig>(argv: readonly string[], spec: CommandLineSpec<O>): CommandLine<O> {
+  const options: ParseArgsOptionsConfig = { ...spec.options, ...STANDARD_FLAGS };
+  const { values, positionals, tokens } = parseArgs({ args: normalizeArgv(argv), options, strict: false, allowPositionals: true, tokens: true });
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      if (spec.positionals !== true) throw new UsageError(`unexpected argument "${token.value}"`);
+    } else if (token.kind === 'option') {
+      const type = Object.hasOwn(options, token.name) ? options[token.name]?.type : undefined;
+      if (type === undefined) throw new UsageError(`unknown option ${token.rawName}`);
+      if (type === 'string' && token.value === undefined) throw new UsageError(`${token.rawName} needs a value`);
+      if (type === 'boolean' && token.inlineValue === true) throw new UsageError(`${token.rawName} takes no value`);
+    }
+  }
+  return { values, positionals } as unknown as CommandLine<O>;
+}
+
+/** A streampy command: its name, help text, version source and flags. */
+export interface CommandSpec<O extends ParseArgsOptionsConfig> extends CommandLineSpec<O> {
+  readonly program: string;
+  readonly help: string;
+  /** The package.json whose version `--version` prints. */
+  readonly packageJson: URL;
+}
+
+/**
+ * Runs a command with the conventions of every streampy CLI: `-h/--help` prints `help`,
+ * `-v/--version` the package's version (both exit 0); a bad command line is one line on stderr
+ * plus `Try '<program> --help'`, exit 2; otherwise `main` runs with the parsed command line
+ * (its exit codes as in `runCli`).
+ */
+export function runCommand<O extends ParseArgsOptionsConfig>(
+  spec: CommandSpec<O>,
+  main: (commandLine: CommandLine<O>) => Promise<number | void>,
+  argv: readonly string[] = process.argv.slice(2),
+): void {
+  runCli(spec.program, async () => {
+    const commandLine = parseCommandLine(argv, spec);
+    const { help, version } = commandLine.values as { help?: boolean; version?: boolean };
+    if (help === true) {
+      process.stdout.write(spec.help.endsWith('\n') ? spec.help : `${spec.help}\n`);
+      return 0;
+    }
+    if (version === true) {
+      process.stdout.write(`${packageVersion(spec.packageJson)}\n`);
+      return 0;
+    }
+    return main(commandLine);
+  });
 }
