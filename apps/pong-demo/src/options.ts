@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { ChaosError, parseDelay, parseProbability, type FaultSpec } from '@streampy/chaos';
-import { UsageError, normalizeArgv, parseHostPort } from '@streampy/runtime';
+import { UsageError, parseCommandLine, parseHostPort, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { GUARANTEES, type Guarantee } from '@streampy/worker';
 
 /** Applied to both directions between worker and queue; every field present, so the summary always shows all four. */
@@ -47,8 +46,8 @@ Options:
   --lease-ms N         lease of a reserved ball before it is redelivered (default 1000)
   --web HOST:PORT      also serve the live web view of the topology (port 0: any free port)
   --auth-key-file FILE every datagram signed with the key in FILE (queue node, worker, demo)
-  --help               show this help
-  --version            print the version
+  -h, --help           show this help
+  -v, --version        print the version
 
 The game is pong.yaml (beside this package) run by @streampy/topology. With any fault flag the
 worker talks to the queue through a fault proxy process on each edge of the loop.
@@ -94,32 +93,26 @@ function isGuarantee(text: string): text is Guarantee {
   return (GUARANTEES as readonly string[]).includes(text);
 }
 
+const OPTIONS = {
+  balls: { type: 'string' },
+  duration: { type: 'string' },
+  json: { type: 'boolean' },
+  guarantee: { type: 'string' },
+  drop: { type: 'string' },
+  dup: { type: 'string' },
+  reorder: { type: 'string' },
+  delay: { type: 'string' },
+  seed: { type: 'string' },
+  'lease-ms': { type: 'string' },
+  'auth-key-file': { type: 'string' },
+  web: { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
+
 /** Reads the command line (pnpm's leading `--` included); throws UsageError on bad input. */
 export function parseCommand(argv: readonly string[]): Command {
-  const { values, positionals } = parseArgs({
-    args: normalizeArgv(argv),
-    strict: true,
-    allowPositionals: true,
-    options: {
-      balls: { type: 'string' },
-      duration: { type: 'string' },
-      json: { type: 'boolean' },
-      guarantee: { type: 'string' },
-      drop: { type: 'string' },
-      dup: { type: 'string' },
-      reorder: { type: 'string' },
-      delay: { type: 'string' },
-      seed: { type: 'string' },
-      'lease-ms': { type: 'string' },
-      'auth-key-file': { type: 'string' },
-      web: { type: 'string' },
-      help: { type: 'boolean' },
-      version: { type: 'boolean' },
-    },
-  });
+  const { values } = parseCommandLine(argv, { options: OPTIONS });
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const guarantee = values.guarantee ?? 'at-least-once';
   if (!isGuarantee(guarantee)) throw new UsageError(`--guarantee must be one of ${GUARANTEES.join(', ')}, got "${guarantee}"`);
   return {

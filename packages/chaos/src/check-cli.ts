@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { createLogger, integerFlag, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
+import { createLogger, integerFlag, isLogLevel, onShutdownSignal, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { runCheck, type CheckOptions } from './check.js';
-import { chaosVersion } from './cli-common.js';
 import { formatCheckReport } from './report.js';
 import { isGuarantee, judge } from './verdict.js';
 
@@ -21,7 +19,7 @@ Options:
   --drain reserve|get    read the sink with lease+ack (default) or destructive GETs
   --lease-ms N           lease of the checker's reservations (default 3000)
   --timeout-ms N         wait per request attempt (default 300)
-  --settle-ms N          with messages missing, stop after the sink is quiet this long (default 5000)
+  --settle-ms N          with messages missing, stop after the sink is quiet this long (default 3000)
   --tail-ms N            with all messages in, keep draining until quiet this long (default 1000)
   --deadline-ms N        bound on the whole run (default 30000 + 10 per message)
   --run-id ID            tag of this run's messages (default random)
@@ -29,7 +27,8 @@ Options:
   --expect GUARANTEE     at-most-once|at-least-once|exactly-once: exit 1 unless its promise held
   --json                 print the report as one JSON line
   --log-level LEVEL      debug|info|warn|error (default warn; logs go to stderr)
-  --help, --version
+  -h, --help             show this help
+  -v, --version          print the version
 `;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -44,40 +43,26 @@ const INTEGER_FLAGS = {
   'deadline-ms': ['deadlineMs', 1, 86_400_000],
 } as const satisfies Record<string, readonly [keyof CheckOptions, number, number]>;
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: normalizeArgv(process.argv.slice(2)),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      source: { type: 'string' },
-      sink: { type: 'string' },
-      watch: { type: 'string', multiple: true },
-      messages: { type: 'string' },
-      drain: { type: 'string' },
-      'run-id': { type: 'string' },
-      'auth-key-file': { type: 'string' },
-      expect: { type: 'string' },
-      json: { type: 'boolean' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean' },
-      version: { type: 'boolean' },
-      'payload-bytes': { type: 'string' },
-      'lease-ms': { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      'settle-ms': { type: 'string' },
-      'tail-ms': { type: 'string' },
-      'deadline-ms': { type: 'string' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`${chaosVersion()}\n`);
-    return 0;
-  }
+const OPTIONS = {
+  source: { type: 'string' },
+  sink: { type: 'string' },
+  watch: { type: 'string', multiple: true },
+  messages: { type: 'string' },
+  drain: { type: 'string' },
+  'run-id': { type: 'string' },
+  'auth-key-file': { type: 'string' },
+  expect: { type: 'string' },
+  json: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'payload-bytes': { type: 'string' },
+  'lease-ms': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'settle-ms': { type: 'string' },
+  'tail-ms': { type: 'string' },
+  'deadline-ms': { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
+
+async function main({ values }: CommandLine<typeof OPTIONS>): Promise<number> {
   if (typeof values.source !== 'string') throw new UsageError('--source HOST:PORT is required');
   if (typeof values.sink !== 'string') throw new UsageError('--sink HOST:PORT is required');
   if (typeof values.messages !== 'string') throw new UsageError('--messages N is required');
@@ -116,4 +101,4 @@ async function main(): Promise<number> {
   return verdict === undefined || verdict.held ? 0 : 1;
 }
 
-runCli('streampy-check', main);
+runCommand({ program: 'streampy-check', help: HELP, packageJson: new URL('../package.json', import.meta.url), options: OPTIONS }, main);

@@ -1,11 +1,6 @@
-import { UsageError, packageVersion } from '@streampy/runtime';
+import { UsageError } from '@streampy/runtime';
 import { ChaosError } from './errors.js';
 import { parseDelay, parseProbability, type FaultSpec } from './faults.js';
-
-/** The version in this package's package.json, for `--version`. */
-export function chaosVersion(): string {
-  return packageVersion(new URL('../package.json', import.meta.url));
-}
 
 /** CLI fault flag -> FaultSpec field; each also exists as `<flag>-to-target` and `<flag>-to-client`. */
 const FAULT_FLAGS = { drop: 'drop', dup: 'duplicate', reorder: 'reorder', delay: 'delayMs', corrupt: 'corrupt' } as const;

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { createLogger, formatHostPort, integerFlag, isLogLevel, normalizeArgv, onShutdownSignal, runCli, UsageError } from '@streampy/runtime';
-import { chaosVersion, faultFlagOptions, faultSpecsFromFlags } from './cli-common.js';
+import { createLogger, formatHostPort, integerFlag, isLogLevel, onShutdownSignal, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
+import { faultFlagOptions, faultSpecsFromFlags } from './cli-common.js';
 import { describeFaults } from './faults.js';
 import { createFaultProxy } from './proxy.js';
 import { formatProxyStats } from './report.js';
@@ -25,7 +24,8 @@ Options:
   --max-sessions N       client sessions kept at once (default 1024)
   --json                 print the final counts as one JSON line
   --log-level LEVEL      debug|info|warn|error (default info; logs go to stderr)
-  --help, --version
+  -h, --help             show this help
+  -v, --version          print the version
 
 The proxy needs no key in front of a node with --auth-key-file: it forwards datagrams as they
 are, so the node checks the clients' signatures and the clients the node's. A datagram it
@@ -36,31 +36,17 @@ Prints "streampy-proxy listening on <addr> -> <target>" when ready; on SIGINT or
 prints the counts of each direction and exits 0.
 `;
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: normalizeArgv(process.argv.slice(2)),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      listen: { type: 'string' },
-      target: { type: 'string' },
-      seed: { type: 'string' },
-      'max-sessions': { type: 'string' },
-      json: { type: 'boolean' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean' },
-      version: { type: 'boolean' },
-      ...faultFlagOptions(),
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`${chaosVersion()}\n`);
-    return 0;
-  }
+const OPTIONS = {
+  listen: { type: 'string' },
+  target: { type: 'string' },
+  seed: { type: 'string' },
+  'max-sessions': { type: 'string' },
+  json: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  ...faultFlagOptions(),
+} as const satisfies ParseArgsOptionsConfig;
+
+async function main({ values }: CommandLine<typeof OPTIONS>): Promise<number> {
   if (typeof values.target !== 'string') throw new UsageError('--target HOST:PORT is required');
   const level = values['log-level'] ?? 'info';
   if (typeof level !== 'string' || !isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${String(level)}"`);
@@ -96,4 +82,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runCli('streampy-proxy', main);
+runCommand({ program: 'streampy-proxy', help: HELP, packageJson: new URL('../package.json', import.meta.url), options: OPTIONS }, main);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { encodeText, isSeedForm, parseReply, parseRequest, type Request } from '@streampy/codec';
-import { UsageError, formatHostPort, integerFlag, loadKeyFile, normalizeArgv, packageVersion, parseHostPort, runCli } from '@streampy/runtime';
+import { UsageError, formatHostPort, integerFlag, loadKeyFile, parseHostPort, runCommand, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { ClientError } from './errors.js';
 import { exchangeRaw } from './raw.js';
 
@@ -21,8 +20,8 @@ Options:
                  ("<key id> <64 hex digits>" per line; the first signs)
   --json         print {"sent", "reply", "ms", "error"?} as one JSON line
   --verbose      also print what was sent on stderr
-  --help         show this help
-  --version      show the version
+  -h, --help     show this help
+  -v, --version  show the version
 
 Exit status: 0 a reply (an empty GET reply prints an empty line, "(empty)" on stderr),
 1 no reply or an ERR reply, 2 usage error. Put -- before words that start with -.`;
@@ -49,29 +48,15 @@ function errorReplyCode(sent: Uint8Array, reply: Uint8Array): string | undefined
   }
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: normalizeArgv(process.argv.slice(2)),
-    options: {
-      timeout: { type: 'string' },
-      retries: { type: 'string' },
-      'auth-key-file': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-      version: { type: 'boolean', default: false },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
-    return 0;
-  }
+const OPTIONS = {
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  'auth-key-file': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
+} as const satisfies ParseArgsOptionsConfig;
+
+async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promise<number> {
   const [addressText, ...words] = positionals;
   if (addressText === undefined) throw new UsageError('missing <host>:<port>');
   if (words.length === 0) throw new UsageError('missing the command to send, e.g. GET');
@@ -116,4 +101,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runCli(PROGRAM, main);
+runCommand({ program: PROGRAM, help: HELP, packageJson: new URL('../package.json', import.meta.url), positionals: true, options: OPTIONS }, main);

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { describeFaults } from '@streampy/chaos';
-import { UsageError, createLogger, integerFlag, isLogLevel, normalizeArgv, onShutdownSignal, packageVersion, runCli, type LogLevel } from '@streampy/runtime';
+import { UsageError, createLogger, integerFlag, isLogLevel, onShutdownSignal, runCommand, type CommandLine, type LogLevel, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { checkTopology, type TopologyCheckResult } from './check.js';
 import { TopologyError } from './errors.js';
 import { loadTopology } from './file.js';
@@ -41,6 +40,21 @@ Options:
 The file format: see the README of @streampy/topology, or --schema.
 Exit status: 0 done, 1 a failure (or a --check the guarantees did not hold), 2 usage or file errors.
 `;
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  duration: { type: 'string' },
+  check: { type: 'string' },
+  'check-source': { type: 'string' },
+  'check-sink': { type: 'string' },
+  'check-settle-ms': { type: 'string' },
+  web: { type: 'string' },
+  validate: { type: 'boolean' },
+  schema: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'child-log-level': { type: 'string' },
+  'ready-timeout-ms': { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
 
 function seconds(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -95,36 +109,7 @@ function summaryLines(summary: TopologySummary, check: TopologyCheckResult | und
   return lines;
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: normalizeArgv(process.argv.slice(2)),
-    allowPositionals: true,
-    strict: true,
-    options: {
-      json: { type: 'boolean' },
-      duration: { type: 'string' },
-      check: { type: 'string' },
-      'check-source': { type: 'string' },
-      'check-sink': { type: 'string' },
-      'check-settle-ms': { type: 'string' },
-      web: { type: 'string' },
-      validate: { type: 'boolean' },
-      schema: { type: 'boolean' },
-      'log-level': { type: 'string' },
-      'child-log-level': { type: 'string' },
-      'ready-timeout-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
-    return 0;
-  }
+async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promise<number> {
   if (values.schema) {
     process.stdout.write(`${JSON.stringify(topologySchema(), null, 2)}\n`);
     return 0;
@@ -214,4 +199,4 @@ async function main(): Promise<number> {
   }
 }
 
-runCli(PROGRAM, main);
+runCommand({ program: PROGRAM, help: HELP, packageJson: new URL('../package.json', import.meta.url), positionals: true, options: OPTIONS }, main);
