@@ -107,17 +107,7 @@ const STREAM_FRAMES = 1000;
 const streamPayloads = Array.from({ length: STREAM_FRAMES }, (_, i) => textEncoder.encode(`msg-${String(i).padStart(12, '0')}`));
 // Chunks of 1400 B: about an Ethernet MTU, so most chunks end inside a frame.
 const ourStream = cut(encodeFrames(streamPayloads), 1400);
-const baseStream = cut(concat(streamPayloads.map((p) => baselineEncode(p))), 1400);
-
-function concat(parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const baseStream = cut(Uint8Array.from(streamPayloads.flatMap((p) => [...baselineEncode(p)])), 1400);
 
 let sink = 0;
 

@@ -18,19 +18,10 @@ import {
   writeAuthMac,
   type AuthHeader,
 } from '../src/index.js';
+import { concat } from './bytes.js';
 
 const MAC = '0123456789abcdef'.repeat(4);
 const HEADER: AuthHeader = { keyId: 'k1', timestampMs: 1_764_600_000_000, nonce: '00112233aabbccdd', mac: MAC };
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A datagram as text, with `frame` (an AUTH frame's text) first. */
 function datagram(frame: string, rest = '13GET'): Uint8Array {

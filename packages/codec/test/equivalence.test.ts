@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CodecError, UnknownVerbError, encodeReply, encodeRequest, isSeedForm, parseReply, parseRequest, type Request } from '../src/index.js';
 import { reply, request } from './arbitraries.js';
+import { concat } from './bytes.js';
 import { oracleParseReply, oracleParseRequest } from './oracle.js';
 
 /*
@@ -23,16 +24,6 @@ function outcome(fn: () => unknown): Outcome {
 }
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /** Bytes that matter to the grammar, and a few that do not. */
 const grammarByte = fc.constantFrom(0x20, 0x3a, 0x3d, 0x23, 0x2e, 0x30, 0x31, 0x39, 0x41, 0x5a, 0x5f, 0x61, 0x71, 0x7a, 0x2d, 0x00, 0x09, 0x80, 0xc3, 0xff);
