@@ -172,9 +172,11 @@ async function main(): Promise<number> {
   const node = await createQueueNode(options).catch((error: unknown) => {
     throw error instanceof MqError && error.code === 'ERR_BAD_OPTION' ? new UsageError(error.message) : error;
   });
+  // Listening for signals before saying so: a script that signals on seeing the line must not
+  // find the default handler still in place. A second signal while stopping exits at once.
+  const stopped = new Promise<void>((resolve) => onShutdownSignal(() => resolve()));
   process.stdout.write(`${PROGRAM} listening on ${formatHostPort(node.address)}\n`);
-  // A second signal while stopping exits at once (onShutdownSignal's contract).
-  await new Promise<void>((resolve) => onShutdownSignal(() => resolve()));
+  await stopped;
   const { size } = await node.close();
   process.stdout.write(`${PROGRAM} stopped; queue size ${size}\n`);
   return 0;
