@@ -265,8 +265,8 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
 
   /**
    * Serves what the engine recovered, newest first into the head, popping each message off the
-   * engine's array so its bytes can be collected as soon as its text exists: one copy at a time,
-   * never two. Recovered messages are charged to the budget whatever it holds (they were
+   * engine's array so its bytes can be collected as soon as its text exists, not all of them
+   * only after the last. Recovered messages are charged to the budget whatever it holds (they were
    * acknowledged); beyond it, puts are refused until consumers take messages away.
    */
   #restore(state: RecoveredState): void {

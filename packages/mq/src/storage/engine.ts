@@ -21,8 +21,8 @@ export interface StoredMessage {
 export interface RecoveredState {
   /**
    * Messages appended and not removed, ascending by `seq`. The queue consumes the array (it pops
-   * each message as it restores it), so a recovered body is held once, not once as bytes here
-   * and again as the queue's copy.
+   * each message as it restores it), so each body's bytes can be collected as soon as the
+   * queue's copy exists, instead of all of them outliving the restore.
    */
   readonly messages: StoredMessage[];
   /** The `seq` to use for the next append (above every seq ever written). */
