@@ -74,12 +74,17 @@ export function encodeAppend(message: StoredMessage): Buffer {
   return frame(payload);
 }
 
-export function encodeRemove(seqs: readonly number[]): Buffer {
-  const payload = payloadBuffer(1 + 4 + 8 * seqs.length);
-  let at = payload.writeUInt8(RecordType.Remove, 0);
-  at = payload.writeUInt32LE(seqs.length, at);
-  for (const seq of seqs) at = payload.writeDoubleLE(seq, at);
+/** A record that is its type and a list of numbers (count u32, then each as f64): REMOVE and RECLAIMED. */
+function encodeNumbers(type: (typeof RecordType)[keyof typeof RecordType], numbers: readonly number[]): Buffer {
+  const payload = payloadBuffer(1 + 4 + 8 * numbers.length);
+  let at = payload.writeUInt8(type, 0);
+  at = payload.writeUInt32LE(numbers.length, at);
+  for (const n of numbers) at = payload.writeDoubleLE(n, at);
   return frame(payload);
+}
+
+export function encodeRemove(seqs: readonly number[]): Buffer {
+  return encodeNumbers(RecordType.Remove, seqs);
 }
 
 export function encodeCleared(segment: number, keep: readonly SeqInterval[]): Buffer {
@@ -128,11 +133,7 @@ export function encodeKeys(keys: readonly (readonly [key: string, at: number])[]
 }
 
 export function encodeReclaimed(segments: readonly number[]): Buffer {
-  const payload = payloadBuffer(1 + 4 + 8 * segments.length);
-  let at = payload.writeUInt8(RecordType.Reclaimed, 0);
-  at = payload.writeUInt32LE(segments.length, at);
-  for (const id of segments) at = payload.writeDoubleLE(id, at);
-  return frame(payload);
+  return encodeNumbers(RecordType.Reclaimed, segments);
 }
 
 /** Sorted seqs as inclusive runs of consecutive integers (a FIFO queue's live set is one run). */
@@ -170,6 +171,14 @@ function utf8(bytes: Uint8Array): string | undefined {
   }
 }
 
+/** The numbers of a record written by `encodeNumbers`, or what is wrong with it. */
+function readNumbers(payload: Buffer, what: string): number[] | string {
+  if (payload.length < 5) return `${what} record too short`;
+  const count = payload.readUInt32LE(1);
+  if (payload.length !== 5 + 8 * count) return `${what} record length disagrees with its count`;
+  return readDoubles(payload, 5, count);
+}
+
 function readDoubles(payload: Buffer, from: number, count: number): number[] {
   const values: number[] = [];
   for (let i = 0; i < count; i++) values.push(payload.readDoubleLE(from + 8 * i));
@@ -200,10 +209,8 @@ export function decodePayload(payload: Buffer, ownsBuffer: boolean): LogRecord |
       return { type: 'append', message: key === undefined ? { seq, enqueuedAt, body } : { seq, enqueuedAt, key, body } };
     }
     case RecordType.Remove: {
-      if (payload.length < 5) return 'remove record too short';
-      const count = payload.readUInt32LE(1);
-      if (payload.length !== 5 + 8 * count) return 'remove record length disagrees with its count';
-      return { type: 'remove', seqs: readDoubles(payload, 5, count) };
+      const seqs = readNumbers(payload, 'remove');
+      return typeof seqs === 'string' ? seqs : { type: 'remove', seqs };
     }
     case RecordType.Cleared: {
       if (payload.length < 13) return 'cleared record too short';
@@ -247,10 +254,8 @@ export function decodePayload(payload: Buffer, ownsBuffer: boolean): LogRecord |
       return { type: 'keys', keys };
     }
     case RecordType.Reclaimed: {
-      if (payload.length < 5) return 'reclaimed record too short';
-      const count = payload.readUInt32LE(1);
-      if (payload.length !== 5 + 8 * count) return 'reclaimed record length disagrees with its count';
-      return { type: 'reclaimed', segments: readDoubles(payload, 5, count) };
+      const segments = readNumbers(payload, 'reclaimed');
+      return typeof segments === 'string' ? segments : { type: 'reclaimed', segments };
     }
     default:
       return `unknown record type ${type}`;
