@@ -40,8 +40,10 @@ export interface NodeStats {
   readonly deadLettersForwarded: number;
   readonly deadLettersPending: number;
   readonly queues: Readonly<Record<string, QueueStats>>;
-  /** The last few bodies put to the default queue, cut for display. */
+  /** The last few bodies put to the default queue, cut for display (only to trusted sources). */
   readonly recent?: readonly string[];
+  /** The node-wide memory budget, bytes (absent from nodes before 0.2). */
+  readonly memory?: { readonly limit: number; readonly used: number; readonly peak: number; readonly refused: number };
 }
 
 const QUEUE_COUNTERS = ['size', 'leased', 'delayed', 'bytes', 'puts', 'gets', 'reserves', 'acks', 'nacks', 'redeliveries', 'deadLettered', 'duplicates', 'rejectedFull'] as const;
@@ -88,6 +90,11 @@ export function parseNodeStats(value: unknown): NodeStats {
       if (!isObject(storage)) throw bad(`${where}storage must be an object`);
       checkCounters(`${where}storage.`, storage, Object.keys(storage));
     }
+  }
+  const memory = value.memory;
+  if (memory !== undefined) {
+    if (!isObject(memory)) throw bad('memory must be an object');
+    checkCounters('memory.', memory, ['limit', 'used', 'peak', 'refused']);
   }
   const recent = value.recent;
   if (recent !== undefined && !(Array.isArray(recent) && recent.every((item) => typeof item === 'string'))) throw bad('recent must be an array of strings');

@@ -14,6 +14,8 @@ describe('parseNodeStats', () => {
     expect(parseNodeStats({ ...SAMPLE_STATS, queues: {} }).queues).toEqual({});
     const durable = { ...SAMPLE_STATS.queues.default, extends: 3, storage: { fsyncs: 12, writeFailures: 0 } };
     expect(parseNodeStats({ ...SAMPLE_STATS, queues: { default: durable } }).queues.default?.storage?.fsyncs).toBe(12);
+    const memory = { limit: 512, used: 100, peak: 200, refused: 3 };
+    expect(parseNodeStats({ ...SAMPLE_STATS, memory }).memory).toEqual(memory);
   });
 
   it('accepts every well-formed STATS body', () => {
@@ -56,6 +58,8 @@ describe('parseNodeStats', () => {
       { recent: 'ping' },
       { recent: [1] },
       { queues: { default: { ...SAMPLE_STATS.queues.default, extends: '2' } } },
+      { memory: 5 },
+      { memory: { limit: 1, used: 0, peak: 0 } },
       { queues: { default: { ...SAMPLE_STATS.queues.default, storage: [] } } },
       { queues: { default: { ...SAMPLE_STATS.queues.default, storage: { fsyncs: 'many' } } } },
     ];
