@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { isAlive } from '@streampy/testing';
 
 /*
  * The whole topology as real processes: two queue nodes, a passthrough worker and four fault
@@ -37,15 +38,6 @@ function chaos(args: string[]): Promise<{ code: number | null; stdout: string; s
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function lossyRun(guarantee: string, seed: number): Promise<{ code: number | null; report: ChaosReport }> {
   const { code, stdout, stderr } = await chaos(['--guarantee', guarantee, '--messages', '400', '--deadline-ms', '150000', '--drop', '0.2', '--dup', '0.1', '--reorder', '0.1', '--seed', String(seed), '--json']);
   expect(stderr).not.toMatch(/^chaos: /m);
@@ -54,7 +46,7 @@ async function lossyRun(guarantee: string, seed: number): Promise<{ code: number
   expect(report.sent).toBe(400);
   // Every child stopped, by PID.
   expect(Object.keys(report.pids)).toHaveLength(7);
-  expect(Object.values(report.pids).filter(alive)).toEqual([]);
+  expect(Object.values(report.pids).filter(isAlive)).toEqual([]);
   // Every link carried traffic through its proxy, and the faults really happened.
   const links = Object.values(report.proxies);
   expect(links).toHaveLength(4);

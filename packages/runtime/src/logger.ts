@@ -48,6 +48,12 @@ function prettyFields(fields: LogFields | undefined): string {
     .join('');
 }
 
+/** A logger that drops everything: the default of libraries whose caller gave none, and of tests. */
+export function silentLogger(name: string): Logger {
+  const noop = (): void => {};
+  return { name, level: 'error', file: undefined, enabled: () => false, debug: noop, info: noop, warn: noop, error: noop, close: () => Promise.resolve() };
+}
+
 /** A structured logger: one line per event, JSON or pretty, optionally mirrored to a file. */
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? 'info';

@@ -1,9 +1,8 @@
-import type { LogFields, LogLevel, Logger } from '@streampy/runtime';
+import { silentLogger as runtimeSilentLogger, type LogFields, type LogLevel, type Logger } from '@streampy/runtime';
 
-/** A logger that drops everything: for nodes, clients and workers under test. */
+/** A logger that drops everything: for nodes, clients and workers under test (runtime's, named `test` by default). */
 export function silentLogger(name = 'test'): Logger {
-  const noop = (): void => {};
-  return { name, level: 'error', file: undefined, enabled: () => false, debug: noop, info: noop, warn: noop, error: noop, close: () => Promise.resolve() };
+  return runtimeSilentLogger(name);
 }
 
 export interface LogRecord {

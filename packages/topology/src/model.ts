@@ -61,16 +61,20 @@ export interface EdgeFaults {
   readonly seed: number | undefined;
 }
 
-/** A topology file, checked: every name resolves, every value is one its CLI takes. */
-export interface Topology {
+/** A topology file at each stage (as read, then checked): what it names and where it is. */
+export interface TopologyOf<Queue, Worker, Fault> {
   readonly name: string;
   /** Absolute path of the file (or the name given to parseTopology). */
   readonly file: string;
   /** Folder that relative paths in the file are resolved from. */
   readonly dir: string;
-  readonly queues: readonly QueueSpec[];
-  readonly workers: readonly WorkerSpec[];
-  readonly faults: readonly EdgeFaults[];
+  readonly queues: readonly Queue[];
+  readonly workers: readonly Worker[];
+  readonly faults: readonly Fault[];
+}
+
+/** A topology file, checked: every name resolves, every value is one its CLI takes. */
+export interface Topology extends TopologyOf<QueueSpec, WorkerSpec, EdgeFaults> {
   /** Absolute path of the shared key file, when the file names one. */
   readonly authKeyFile?: string;
 }

@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { formatHostPort, parseHostPort, type HostPort } from '@streampy/runtime';
 import { BUILTIN_FUNCTIONS, isBuiltinFunction, type Guarantee } from '@streampy/worker';
 import { QUEUE_KEYS, WORKER_KEYS, type KeySpec } from './keys.js';
-import type { DeadLetter, EdgeFaults, Flags, QueueSpec, Topology, WorkerSpec } from './model.js';
+import type { DeadLetter, EdgeFaults, Flags, QueueSpec, Topology, TopologyOf, WorkerSpec } from './model.js';
 import { NAME_PATTERN } from './values.js';
 
 /** A checked value and the line of its key. */
@@ -25,14 +25,8 @@ export interface RawFault {
   readonly line: number;
   readonly values: Values;
 }
-export interface RawTopology {
-  readonly name: string;
-  readonly file: string;
-  readonly dir: string;
-  readonly queues: readonly RawQueue[];
-  readonly workers: readonly RawWorker[];
-  readonly faults: readonly RawFault[];
-}
+/** A topology file as read, before its values are checked against each other. */
+export type RawTopology = TopologyOf<RawQueue, RawWorker, RawFault>;
 
 /** Where problems go: `at(line, path, message)`. */
 export interface ProblemSink {

@@ -1,7 +1,7 @@
 import type { ProxyStats } from '@streampy/chaos';
 import { createClient, type QueueClient } from '@streampy/client';
 import type { NodeStats } from '@streampy/codec';
-import { formatHostPort, type HostPort, type Logger } from '@streampy/runtime';
+import { formatHostPort, silentLogger, type HostPort, type Logger } from '@streampy/runtime';
 import type { WorkerStats } from '@streampy/worker';
 import type { Child, ExitInfo } from './child.js';
 import type { Topology } from './model.js';
@@ -90,17 +90,6 @@ const DEFAULT_STOP_GRACE_MS = 5_000;
 const WORKER_STOP_MARGIN_MS = 5_000;
 const STATS_TIMEOUT_MS = 300;
 
-const silent: Logger = {
-  name: 'streampy-run',
-  level: 'error',
-  file: undefined,
-  enabled: () => false,
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  close: () => Promise.resolve(),
-};
 
 function workerStopGraceMs(topology: Topology): number {
   const timeouts = topology.workers.map((worker) => Number(worker.flags.find(([key]) => key === 'stop-timeout-ms')?.[1] ?? 15_000));
@@ -132,7 +121,7 @@ function startOrder(topology: Topology): QueueProcess[] {
  * started is stopped and the error is thrown.
  */
 export async function startTopology(topology: Topology, options: RunOptions = {}): Promise<RunningTopology> {
-  const logger = options.logger ?? silent;
+  const logger = options.logger ?? silentLogger('streampy-run');
   const bins = options.bins ?? (await findBins());
   const childLog = options.childLog ?? ((_label: string, line: string) => process.stderr.write(`${line}\n`));
   const context: PlanContext = {

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '@streampy/testing';
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -10,15 +11,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /** Every pid a test started or learned of: killed after each test if still alive. */
 export const pids = new Set<number>();
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-}
+export { isAlive };
 
 export function killLeftovers(): void {
   for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createClient, type QueueClient } from '@streampy/client';
-import { waitFor } from '@streampy/testing';
+import { isAlive, waitFor } from '@streampy/testing';
 import type { TopologySnapshot } from '../src/snapshot.js';
 import { haveChromium, launchChromium, type PageGlobals } from './web-fixtures.js';
 
@@ -48,15 +48,6 @@ async function run(file: string, cwd: string): Promise<{ runner: ChildProcess; r
     { timeoutMs: 30_000, intervalMs: 50, what: 'the ready line' },
   );
   return { runner, ready: JSON.parse(line) as Ready, output };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -181,7 +172,7 @@ describe.skipIf(!haveChromium)('streampy-run --web in Chromium (a real topology)
         runner.kill('SIGTERM');
         await waitFor(exited, { timeoutMs: 30_000, intervalMs: 50, what: 'streampy-run to stop' }).catch(() => runner.kill('SIGKILL'));
       }
-      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });
