@@ -165,13 +165,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
    * token shows it, else (coarser) by message number.
    */
   const ackUnsure = new Set<string | number>();
-  let sent = 0;
-  let delivered = 0;
-  let unique = 0;
-  let duplicated = 0;
-  let corrupted = 0;
-  let redelivered = 0;
-  let foreign = 0;
+  /** The report's counts, kept in place as the run goes (lost is counted at the end). */
+  const counts = { sent: 0, delivered: 0, unique: 0, lost: 0, duplicated: 0, corrupted: 0, redelivered: 0, foreign: 0 };
   let sendingDone = false;
   let lastArrival = Date.now();
 
@@ -188,23 +183,23 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     lastArrival = Date.now();
     const checked = verifyCheckMessage(body, runId);
     if (checked.kind === 'foreign') {
-      foreign++;
+      counts.foreign++;
       return undefined;
     }
     if (checked.kind === 'corrupt' || checked.n >= messages) {
-      corrupted++;
-      delivered++;
+      counts.corrupted++;
+      counts.delivered++;
       return undefined;
     }
     const n = checked.n;
     const seen = copies[n] as number;
     if (seen > 0 && delivery !== undefined && delivery.deliveries > 1 && ackUnsure.has(identityOf(delivery) ?? n)) {
-      redelivered++;
+      counts.redelivered++;
       return n;
     }
-    delivered++;
-    if (seen === 0) unique++;
-    else duplicated++;
+    counts.delivered++;
+    if (seen === 0) counts.unique++;
+    else counts.duplicated++;
     copies[n] = Math.min(255, seen + 1);
     return n;
   };
@@ -232,7 +227,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       try {
         await source.put(body, { key });
         acked[n] = 1;
-        sent++;
+        counts.sent++;
         return;
       } catch (error) {
         if (!isTransient(error)) throw error;
@@ -249,7 +244,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(messages, 1)) }, lane));
     sendingDone = true;
     lastArrival = Math.max(lastArrival, Date.now());
-    log?.info('check-sent', { sent, messages, seconds: (Date.now() - started) / 1000 });
+    log?.info('check-sent', { sent: counts.sent, messages, seconds: (Date.now() - started) / 1000 });
   };
 
   let done = false;
@@ -288,7 +283,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     while (!expired()) {
       await sleep(Math.min(200, Math.max(10, tailMs / 2)));
       if (!sendingDone) continue;
-      const complete = unique >= sent && sent === messages;
+      const complete = counts.unique >= counts.sent && counts.sent === messages;
       if (Date.now() - lastArrival < (complete ? tailMs : settleMs)) continue;
       if (!watchHoldings || (!statsWorked && statsFailed >= 3)) break; // a node without STATS: quiet is all there is to go by
       const result = await drained();
@@ -331,19 +326,11 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     await Promise.all([source.close(), sink.close(), ...watched.map((client) => client.close())]);
   }
 
-  let lost = 0;
-  for (let n = 0; n < messages; n++) if (acked[n] === 1 && copies[n] === 0) lost++;
+  for (let n = 0; n < messages; n++) if (acked[n] === 1 && copies[n] === 0) counts.lost++;
   const report: CheckReport = {
     runId,
     messages,
-    sent,
-    delivered,
-    unique,
-    lost,
-    duplicated,
-    corrupted,
-    redelivered,
-    foreign,
+    ...counts,
     timedOut: Date.now() >= deadline,
     seconds: Math.round((Date.now() - started) / 10) / 100,
   };
