@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runJsonScript } from '@streampy/testing';
 
 const CRASH_CHECK = fileURLToPath(new URL('../scripts/crash-check.mjs', import.meta.url));
 const SOAK = fileURLToPath(new URL('../scripts/soak.mjs', import.meta.url));
@@ -29,27 +29,13 @@ interface SoakSummary {
   readonly garbage: number;
 }
 
-/** Runs a SIGKILL/restart script over the real CLI (dist/cli.js: build first) and returns its summary line. */
-async function runScript<T>(script: string, args: string[], deadlineMs: number): Promise<{ code: number | null; summary: T; stderr: string }> {
-  const child = spawn(process.execPath, [script, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  // SIGTERM lets the script SIGKILL the node it is running before it exits.
-  const timer = setTimeout(() => child.kill('SIGTERM'), deadlineMs);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(timer);
-  const line = stdout.trim().split('\n').at(-1) ?? '';
-  if (!line.startsWith('{')) throw new Error(`${script} printed no summary (exit ${code}): ${stderr.trim()}`);
-  return { code, summary: JSON.parse(line) as T, stderr };
-}
-
+// The scripts run the real CLI (dist/cli.js: build first); SIGTERM at the deadline lets them
+// SIGKILL the node they run before they exit.
 describe('durable node under SIGKILL', () => {
   it(
     "--fsync always: every acknowledged put survives 20 kills, exactly once and in order",
     async () => {
-      const { code, summary, stderr } = await runScript<CrashSummary>(CRASH_CHECK, ['--cycles', '20', '--fsync', 'always', '--seed', '20261127', '--max-load-ms', '150'], 150_000);
+      const { code, result: summary, stderr } = await runJsonScript<CrashSummary>(CRASH_CHECK, ['--json', '--cycles', '20', '--fsync', 'always', '--seed', '20261127', '--max-load-ms', '150'], 150_000);
       expect(stderr).toBe('');
       expect(summary.cycles).toBe(20);
       expect(summary.accepted).toBeGreaterThan(20);
@@ -68,7 +54,7 @@ describe('durable node under SIGKILL', () => {
   it(
     '--fsync always under PUT, GET and RESERVE/ACK at once: nothing lost beyond GETs in flight, nothing duplicated, resurrected or vanished',
     async () => {
-      const { code, summary, stderr } = await runScript<SoakSummary>(SOAK, ['--cycles', '10', '--fsync', 'always', '--seed', '11', '--max-seconds', '120'], 170_000);
+      const { code, result: summary, stderr } = await runJsonScript<SoakSummary>(SOAK, ['--json', '--cycles', '10', '--fsync', 'always', '--seed', '11', '--max-seconds', '120'], 170_000);
       expect(stderr).toBe('');
       expect(summary.cycles).toBe(10);
       expect(summary.acknowledged).toBeGreaterThan(20);

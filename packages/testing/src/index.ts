@@ -3,6 +3,8 @@ export { recordingLogger, silentLogger } from './logger.js';
 export type { LogRecord, RecordingLogger } from './logger.js';
 export { TestPeer, text } from './peer.js';
 export { isAlive } from './process.js';
+export { runJsonScript } from './script.js';
+export type { JsonScriptResult } from './script.js';
 export type { TestPeerOptions } from './peer.js';
 export { waitFor } from './wait.js';
 export type { WaitForOptions } from './wait.js';
