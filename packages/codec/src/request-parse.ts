@@ -43,19 +43,22 @@ const ARG_COUNT = 5;
 const ARG_NAMES: readonly string[] = ['q', 'key', 'max', 'lease', 'delay'];
 const Q_BIT = 1 << ARG_Q;
 
-/** The verbs, by index; with what each takes besides `q=` (a mask of argument bits) and how many positionals. */
-const V_NONE = -1;
-const V_PUT = 0;
-const V_GET = 1;
-const V_SIZE = 2;
-const V_STATS = 3;
-const V_RESERVE = 4;
-const V_ACK = 5;
-const V_NACK = 6;
-const V_EXTEND = 7;
-const VERBS: readonly Verb[] = ['PUT', 'GET', 'SIZE', 'STATS', 'RESERVE', 'ACK', 'NACK', 'EXTEND'];
-const ALLOWED_ARGS: readonly number[] = [1 << ARG_KEY, 1 << ARG_MAX, 0, 0, (1 << ARG_MAX) | (1 << ARG_LEASE), 0, 1 << ARG_DELAY, 1 << ARG_LEASE];
-const POSITIONALS: readonly number[] = [0, 0, 0, 0, 0, 1, 1, 1];
+/** A verb the grammar knows: what it takes besides `q=` (a mask of argument bits) and how many positionals. */
+interface VerbSpec {
+  readonly verb: Verb;
+  readonly args: number;
+  readonly positionals: number;
+}
+
+const verbSpec = (verb: Verb, args: number, positionals: number): VerbSpec => ({ verb, args, positionals });
+const PUT = verbSpec('PUT', 1 << ARG_KEY, 0);
+const GET = verbSpec('GET', 1 << ARG_MAX, 0);
+const SIZE = verbSpec('SIZE', 0, 0);
+const STATS = verbSpec('STATS', 0, 0);
+const RESERVE = verbSpec('RESERVE', (1 << ARG_MAX) | (1 << ARG_LEASE), 0);
+const ACK = verbSpec('ACK', 0, 1);
+const NACK = verbSpec('NACK', 1 << ARG_DELAY, 1);
+const EXTEND = verbSpec('EXTEND', 1 << ARG_LEASE, 1);
 
 /**
  * What one parse found in the head, as byte offsets into the payload. One instance, reused:
@@ -81,26 +84,26 @@ class Scan {
 
 const scan = new Scan();
 
-/** The verb spelled by the bytes from `start` to `end`, or `V_NONE`. */
-function verbOf(p: Uint8Array, start: number, end: number): number {
+/** The verb spelled by the bytes from `start` to `end`, or undefined. */
+function verbOf(p: Uint8Array, start: number, end: number): VerbSpec | undefined {
   const b0 = p[start];
   switch (end - start) {
     case 3:
-      if (b0 === 0x50) return p[start + 1] === 0x55 && p[start + 2] === 0x54 ? V_PUT : V_NONE; // PUT
-      if (b0 === 0x47) return p[start + 1] === 0x45 && p[start + 2] === 0x54 ? V_GET : V_NONE; // GET
-      if (b0 === 0x41) return p[start + 1] === 0x43 && p[start + 2] === 0x4b ? V_ACK : V_NONE; // ACK
-      return V_NONE;
+      if (b0 === 0x50) return p[start + 1] === 0x55 && p[start + 2] === 0x54 ? PUT : undefined; // PUT
+      if (b0 === 0x47) return p[start + 1] === 0x45 && p[start + 2] === 0x54 ? GET : undefined; // GET
+      if (b0 === 0x41) return p[start + 1] === 0x43 && p[start + 2] === 0x4b ? ACK : undefined; // ACK
+      return undefined;
     case 4:
-      if (b0 === 0x53) return hasWord(p, start, 'SIZE') ? V_SIZE : V_NONE;
-      return hasWord(p, start, 'NACK') ? V_NACK : V_NONE;
+      if (b0 === 0x53) return hasWord(p, start, 'SIZE') ? SIZE : undefined;
+      return hasWord(p, start, 'NACK') ? NACK : undefined;
     case 5:
-      return hasWord(p, start, 'STATS') ? V_STATS : V_NONE;
+      return hasWord(p, start, 'STATS') ? STATS : undefined;
     case 6:
-      return hasWord(p, start, 'EXTEND') ? V_EXTEND : V_NONE;
+      return hasWord(p, start, 'EXTEND') ? EXTEND : undefined;
     case 7:
-      return hasWord(p, start, 'RESERVE') ? V_RESERVE : V_NONE;
+      return hasWord(p, start, 'RESERVE') ? RESERVE : undefined;
     default:
-      return V_NONE;
+      return undefined;
   }
 }
 
@@ -200,7 +203,7 @@ function arrayIndexOf(p: Uint8Array, start: number, end: number): number {
  * The first argument `verb` does not take, in the order the reference grammar reports it (that
  * of an object's keys: array-index keys first, by value; then the rest as given), or undefined.
  */
-function disallowedArg(verb: number): string | undefined {
+function disallowedArg(verb: VerbSpec): string | undefined {
   const p = scan.source;
   let firstPlace = Number.MAX_SAFE_INTEGER;
   let first: string | undefined;
@@ -218,7 +221,7 @@ function disallowedArg(verb: number): string | undefined {
     firstPlace = scan.unknown[2] as number;
     first = latin1(p, scan.unknown[0] as number, scan.unknown[1] as number);
   }
-  const disallowed = scan.seen & ~Q_BIT & ~(ALLOWED_ARGS[verb] as number);
+  const disallowed = scan.seen & ~Q_BIT & ~verb.args;
   for (let arg = ARG_KEY; arg < ARG_COUNT; arg++) {
     if ((disallowed & (1 << arg)) !== 0 && (scan.place[arg] as number) < firstPlace) {
       firstPlace = scan.place[arg] as number;
@@ -229,11 +232,11 @@ function disallowedArg(verb: number): string | undefined {
 }
 
 /** Throws unless the request carries only the arguments and scan.positionals `verb` takes. */
-function checkAllowed(verb: number): void {
-  const wanted = POSITIONALS[verb] as number;
-  if (scan.unknown === undefined && (scan.seen & ~Q_BIT & ~(ALLOWED_ARGS[verb] as number)) === 0 && scan.positionals === wanted) return;
+function checkAllowed(verb: VerbSpec): void {
+  const wanted = verb.positionals;
+  if (scan.unknown === undefined && (scan.seen & ~Q_BIT & ~verb.args) === 0 && scan.positionals === wanted) return;
   const key = disallowedArg(verb);
-  const name = VERBS[verb] as Verb;
+  const name = verb.verb;
   if (key !== undefined) throw badRequest(`${name} takes no argument "${key}"`);
   throw badRequest(`${name} takes ${wanted === 0 ? 'no' : wanted} positional argument${wanted === 1 ? '' : 's'}, got ${scan.positionals}`);
 }
@@ -301,37 +304,37 @@ export function parseRequest(payload: Uint8Array): Request {
   const colon = i < n ? i : -1;
   const queue = has(ARG_Q) ? argName('queue name', ARG_Q) : undefined;
   const verb = verbOf(payload, verbStart, verbEnd);
-  if (verb === V_NONE) throw new UnknownVerbError(latin1(payload, verbStart, verbEnd));
+  if (verb === undefined) throw new UnknownVerbError(latin1(payload, verbStart, verbEnd));
   checkAllowed(verb);
-  const request = base(id, queue, VERBS[verb] as Verb);
+  const request = base(id, queue, verb.verb);
   switch (verb) {
-    case V_PUT:
+    case PUT:
       // No colon: an empty body (the seed accepted a bare PUT).
       request.body = payload.subarray(colon < 0 ? n : colon + 1);
       if (has(ARG_KEY)) request.key = argName('key', ARG_KEY);
       break;
-    case V_GET:
+    case GET:
       // The seed ignored anything after `GET:`, so the body is ignored here too.
       if (has(ARG_MAX)) request.max = countOf(ARG_MAX, 1, PROTOCOL_LIMITS.maxBatch);
       break;
-    case V_RESERVE:
+    case RESERVE:
       if (has(ARG_MAX)) request.max = countOf(ARG_MAX, 1, PROTOCOL_LIMITS.maxBatch);
       if (has(ARG_LEASE)) request.leaseMs = countOf(ARG_LEASE, 1, PROTOCOL_LIMITS.maxLeaseMs);
       break;
-    case V_ACK:
+    case ACK:
       request.token = tokenOf();
       break;
-    case V_NACK:
+    case NACK:
       request.token = tokenOf();
       if (has(ARG_DELAY)) request.delayMs = countOf(ARG_DELAY, 0, PROTOCOL_LIMITS.maxLeaseMs);
       break;
-    case V_EXTEND:
+    case EXTEND:
       if (!has(ARG_LEASE)) throw badRequest('EXTEND needs lease=<ms>');
       request.token = tokenOf();
       request.leaseMs = countOf(ARG_LEASE, 1, PROTOCOL_LIMITS.maxLeaseMs);
       break;
-    case V_SIZE:
-    case V_STATS:
+    case SIZE:
+    case STATS:
       break;
   }
   return request as unknown as Request;
