@@ -28,22 +28,18 @@ const peerText = (peer: Peer): string => `${peer.address}:${peer.port}`;
  * wrong into its refusal, counted and logged (throttled: the network decides how often).
  */
 export class RequestReader {
-  readonly #counters: NodeCounters;
-  readonly #log: ThrottledLog;
-  readonly #maxMessageBytes: number;
-
-  constructor(counters: NodeCounters, log: ThrottledLog, maxMessageBytes: number) {
-    this.#counters = counters;
-    this.#log = log;
-    this.#maxMessageBytes = maxMessageBytes;
-  }
+  constructor(
+    private readonly counters: NodeCounters,
+    private readonly log: ThrottledLog,
+    private readonly maxMessageBytes: number,
+  ) {}
 
   /** `knownUtf8`: the whole datagram was checked already (frame headers are ASCII, so its payloads are UTF-8 too). */
   read(payload: Uint8Array, peer: Peer, knownUtf8: boolean): Step {
     // The seed decoder required UTF-8 for the whole payload, so do we.
     if (!knownUtf8 && !isUtf8(payload)) {
-      this.#counters.badFrames++;
-      this.#log.warn('bad frame', { peer: peerText(peer), reason: 'payload is not valid UTF-8' });
+      this.counters.badFrames++;
+      this.log.warn('bad frame', { peer: peerText(peer), reason: 'payload is not valid UTF-8' });
       return new Refusal(requestId(payload), 'BAD_FRAME', 'payload is not valid UTF-8');
     }
     let request: Request;
@@ -53,30 +49,30 @@ export class RequestReader {
       if (!isCodecError(error)) throw error;
       const id = requestId(payload);
       if (error instanceof UnknownVerbError) {
-        this.#counters.unknownVerbs++;
-        this.#log.warn('unknown verb', { peer: peerText(peer), verb: error.verb.slice(0, 40) });
+        this.counters.unknownVerbs++;
+        this.log.warn('unknown verb', { peer: peerText(peer), verb: error.verb.slice(0, 40) });
         return new Refusal(id, 'UNKNOWN_VERB', error.message);
       }
-      this.#counters.badRequests++;
-      this.#log.warn('bad request', { peer: peerText(peer), reason: error.message });
+      this.counters.badRequests++;
+      this.log.warn('bad request', { peer: peerText(peer), reason: error.message });
       return new Refusal(id, 'BAD_REQUEST', error.message);
     }
     // The parser checked the name; a queue name is also a directory name, so no leading dot.
     if (request.queue !== undefined && !isQueueName(request.queue)) {
-      this.#counters.badRequests++;
+      this.counters.badRequests++;
       return new Refusal(request.id, 'BAD_REQUEST', `queue name must not start with ".", got "${request.queue}"`);
     }
-    if (request.verb === 'PUT' && request.body.byteLength > this.#maxMessageBytes) {
+    if (request.verb === 'PUT' && request.body.byteLength > this.maxMessageBytes) {
       const bytes = request.body.byteLength;
-      return new Refusal(request.id, 'TOO_LARGE', `message of ${bytes} bytes is over this node's limit of ${this.#maxMessageBytes} bytes`);
+      return new Refusal(request.id, 'TOO_LARGE', `message of ${bytes} bytes is over this node's limit of ${this.maxMessageBytes} bytes`);
     }
     return request;
   }
 
   /** The refusal that ends a datagram whose frames stop parsing at a bad frame. */
   badFrame(error: CodecError, peer: Peer): Refusal {
-    this.#counters.badFrames++;
-    this.#log.warn('bad frame', { peer: peerText(peer), code: error.code, reason: error.message, offset: error.offset });
+    this.counters.badFrames++;
+    this.log.warn('bad frame', { peer: peerText(peer), code: error.code, reason: error.message, offset: error.offset });
     return new Refusal(undefined, 'BAD_FRAME', `${error.message} (at byte ${error.offset ?? 0})`);
   }
 }
