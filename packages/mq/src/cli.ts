@@ -11,11 +11,14 @@ import {
   packageVersion,
   parseHostPort,
   runCli,
+  startMetricsServer,
   type HostPort,
+  type LatencyHistogram,
 } from '@streampy/runtime';
 import { isStreampyError } from '@streampy/codec';
 import { AllowList, allowListFor } from './access.js';
 import { MqError } from './errors.js';
+import { nodeMetrics } from './metrics.js';
 import { createQueueNode, type QueueNodeOptions } from './node.js';
 import type { FsyncPolicy } from './storage/engine.js';
 import { verifyCommand } from './verify-cli.js';
@@ -50,6 +53,8 @@ Options:
   --verify                   with --data-dir: report damage in the data dir and exit (0 sound or
                              only torn tails, 1 damaged, 2 unreadable); never serves or writes
   --json                     with --verify: the report as JSON
+  --metrics-address H:P      serve Prometheus metrics at http://H:P/metrics (port 0: the OS
+                             picks; printed before the listening line)
   --log-dir DIR              also write JSON log lines to DIR/MQ.<host>-<port>.<uuid>.log
   --log-level LEVEL          debug|info|warn|error (default info; debug logs edge latency)
   --log-format FORMAT        json|pretty (default: pretty on a terminal, else json)
@@ -99,6 +104,7 @@ async function main(): Promise<number> {
       'max-deliveries': { type: 'string' },
       'dead-letter': { type: 'string' },
       'dedup-window': { type: 'string' },
+      'metrics-address': { type: 'string' },
       'log-dir': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
@@ -145,8 +151,12 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  const metricsAddress = values['metrics-address'];
+  if (metricsAddress !== undefined) address(metricsAddress, '--metrics-address');
+  const latency = metricsAddress === undefined ? undefined : new Map<string, LatencyHistogram>();
   const logDir = values['log-dir'];
   const options: QueueNodeOptions = {
+    ...(latency === undefined ? {} : { latency }),
     address: listen,
     logger: (bound) =>
       createLogger({
@@ -175,8 +185,14 @@ async function main(): Promise<number> {
   // Listening for signals before saying so: a script that signals on seeing the line must not
   // find the default handler still in place. A second signal while stopping exits at once.
   const stopped = new Promise<void>((resolve) => onShutdownSignal(() => resolve()));
+  const metrics =
+    metricsAddress === undefined || latency === undefined
+      ? undefined
+      : await startMetricsServer({ address: metricsAddress, metrics: nodeMetrics(() => ({ stats: node.stats(), latency })) });
+  if (metrics !== undefined) process.stdout.write(`${PROGRAM} metrics on ${metrics.url}\n`);
   process.stdout.write(`${PROGRAM} listening on ${formatHostPort(node.address)}\n`);
   await stopped;
+  await metrics?.close();
   const { size } = await node.close();
   process.stdout.write(`${PROGRAM} stopped; queue size ${size}\n`);
   return 0;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { AUTH_FRAME_MAX_BYTES, DEFAULT_MAX_FRAME_BYTES, PROTOCOL_LIMITS, checkInteger, isQueueName } from '@streampy/codec';
-import { DEFAULT_AUTH_WINDOW_MS, loadKeyFile, parseHostPort, type Clock, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
+import { DEFAULT_AUTH_WINDOW_MS, loadKeyFile, parseHostPort, type Clock, type HostPort, type Keyring, type LatencyHistogram, type Logger } from '@streampy/runtime';
 import { AllowList, allowListFor } from './access.js';
 import { defaultMaxMemory } from './budget.js';
 import { MqError } from './errors.js';
@@ -56,6 +56,11 @@ export interface QueueNodeOptions {
   /** Time and timers of leases, delays, dedup windows and retries. Default the system clock; tests pass a manual one. */
   readonly clock?: Clock;
   /**
+   * Put-to-get latency histograms, one per queue, filled in as messages are first handed out
+   * (GET or RESERVE); give a map to have them kept (the metrics endpoint reads it). Default none.
+   */
+  readonly latency?: Map<string, LatencyHistogram>;
+  /**
    * The sources answered (PROTOCOL.md, "Access control"): IPv4/IPv6 networks, comma-separated
    * or a list (`10.0.0.0/8`, `::1`, a bare address). Others are dropped unanswered and counted.
    * Default: loopback sources on a loopback address; elsewhere everyone if `auth` is given, and
@@ -95,6 +100,7 @@ export interface NodeConfig {
   readonly maxMessageBytes: number;
   readonly maxQueues: number;
   readonly maxMemory: number;
+  readonly latency: Map<string, LatencyHistogram> | undefined;
 }
 
 /** An integer option, checked by the codec's validator; `ERR_BAD_OPTION` when it is out of range. */
@@ -168,5 +174,6 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
     maxMessageBytes: maxMessageBytesFor(maxDatagramBytes),
     maxQueues: integer('maxQueues', options.maxQueues, 64, 2),
     maxMemory: integer('maxMemory', options.maxMemory, defaultMaxMemory(), 1024 * 1024),
+    latency: options.latency,
   };
 }

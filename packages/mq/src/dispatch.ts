@@ -11,7 +11,7 @@ import {
   type Request,
   type WireErrorCode,
 } from '@streampy/codec';
-import type { Clock, Logger } from '@streampy/runtime';
+import { LatencyHistogram, type Clock, type Logger } from '@streampy/runtime';
 import { MessageBatch, isPending, type Awaitable, type PutResult, type QueueBackend } from './backend.js';
 import type { Registry } from './registry.js';
 import { Refusal, type Peer, type RequestReader, type Step } from './requests.js';
@@ -50,6 +50,8 @@ export interface DispatchOptions<P extends Peer> {
   readonly maxDatagramBytes: number;
   /** Sends what `out` holds to `peer`, then empties it. */
   readonly send: (out: ReplyWriter, peer: P) => void;
+  /** Put-to-get latency per queue, observed when given (one clock read per message handed out). */
+  readonly latency?: Map<string, LatencyHistogram> | undefined;
 }
 
 /** A request of a datagram whose reply waits, because it or one before it waits for its backend. */
@@ -337,6 +339,12 @@ export class Dispatcher<P extends Peer> {
   }
 
   #delivered(backend: QueueBackend, enqueuedAt: number): void {
+    const latency = this.#options.latency;
+    if (latency !== undefined) {
+      let histogram = latency.get(backend.name);
+      if (histogram === undefined) latency.set(backend.name, (histogram = new LatencyHistogram()));
+      histogram.observe((this.#options.clock.now() - enqueuedAt) / 1000);
+    }
     if (this.#logger.enabled('debug')) {
       this.#logger.debug('edge latency', { queue: backend.name, seconds: (this.#options.clock.now() - enqueuedAt) / 1000 });
     }

@@ -7,6 +7,8 @@ export type { MqErrorCode } from './errors.js';
 export { createMemoryEngine } from './storage/memory.js';
 export type { MemoryEngineOptions } from './storage/memory.js';
 export { MEMORY_COSTS, defaultMaxMemory, rssSlackFor } from './budget.js';
+export { NODE_METRICS, nodeMetrics } from './metrics.js';
+export type { NodeMetricsSource } from './metrics.js';
 export type { MemoryBudgetStats } from './budget.js';
 export { DEFAULT_SEGMENT_BYTES, LogCorruptionError, createLogEngine, verifyDataDir } from './storage/log.js';
 export type { DataDirReport, LogEngine, LogEngineOptions, LogEngineStats, QueueVerifyReport, SegmentDamage } from './storage/log.js';

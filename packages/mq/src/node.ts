@@ -111,6 +111,7 @@ class Node {
       leaseMs: config.leaseMs,
       maxDatagramBytes: config.maxDatagramBytes,
       send: (out, peer) => this.#server.send(out, peer),
+      latency: config.latency,
     });
     this.#dispatcher = dispatcher;
     this.#server.listen(dispatcher, log);

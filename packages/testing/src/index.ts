@@ -2,6 +2,8 @@ export { ManualClock } from './clock.js';
 export { recordingLogger, silentLogger } from './logger.js';
 export type { LogRecord, RecordingLogger } from './logger.js';
 export { TestPeer, text } from './peer.js';
+export { metricFamilies, metricValue, scrapeMetrics } from './metrics.js';
+export type { MetricFamily } from './metrics.js';
 export { isAlive } from './process.js';
 export { runJsonScript } from './script.js';
 export type { JsonScriptResult } from './script.js';

@@ -1,6 +1,5 @@
-import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@streampy/testing';
+import { scrapeMetrics as scrape, waitFor } from '@streampy/testing';
 import { createWorker, newWorkerHistograms } from '../src/index.js';
 import { addressOf, connect, drain, spawnWorker, startNode } from './helpers.js';
 
@@ -9,19 +8,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function scrape(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(url, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => (response.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: ${response.statusCode}`))));
-    })
-      .once('error', reject)
-      .end();
-  });
-}
-
-/** The value of an unlabelled sample in Prometheus text. */
+/** The value of an unlabelled sample line in Prometheus text (also a histogram's `_count`). */
 function sample(text: string, name: string): number | undefined {
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
