@@ -42,6 +42,10 @@ export interface NodeStats {
   readonly queues: Readonly<Record<string, QueueStats>>;
   /** The last few bodies put to the default queue, cut for display (only to trusted sources). */
   readonly recent?: readonly string[];
+  /** Datagrams from sources outside the node's allowlist, dropped unanswered (absent from nodes before 0.2). */
+  readonly deniedDatagrams?: number;
+  /** Datagrams refused by authentication, by reason (unsigned, unknownKey, badMac, stale, replayed, replayCacheFull). */
+  readonly authFailures?: Readonly<Record<string, number>>;
   /** The node-wide memory budget, bytes (absent from nodes before 0.2). */
   readonly memory?: { readonly limit: number; readonly used: number; readonly peak: number; readonly refused: number };
 }
@@ -90,6 +94,12 @@ export function parseNodeStats(value: unknown): NodeStats {
       if (!isObject(storage)) throw bad(`${where}storage must be an object`);
       checkCounters(`${where}storage.`, storage, Object.keys(storage));
     }
+  }
+  if (value.deniedDatagrams !== undefined) checkCounters('', value, ['deniedDatagrams']);
+  const authFailures = value.authFailures;
+  if (authFailures !== undefined) {
+    if (!isObject(authFailures)) throw bad('authFailures must be an object');
+    checkCounters('authFailures.', authFailures, Object.keys(authFailures));
   }
   const memory = value.memory;
   if (memory !== undefined) {

@@ -59,6 +59,8 @@ describe('parseNodeStats', () => {
       { recent: [1] },
       { queues: { default: { ...SAMPLE_STATS.queues.default, extends: '2' } } },
       { memory: 5 },
+      { deniedDatagrams: '1' },
+      { authFailures: { badMac: null } },
       { memory: { limit: 1, used: 0, peak: 0 } },
       { queues: { default: { ...SAMPLE_STATS.queues.default, storage: [] } } },
       { queues: { default: { ...SAMPLE_STATS.queues.default, storage: { fsyncs: 'many' } } } },
