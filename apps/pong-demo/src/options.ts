@@ -1,5 +1,5 @@
 import { ChaosError, parseDelay, parseProbability, type FaultSpec } from '@streampy/chaos';
-import { UsageError, parseCommandLine, parseHostPort, type ParseArgsOptionsConfig } from '@streampy/runtime';
+import { UsageError, choiceFlag, hostPortFlag, parseCommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { GUARANTEES, type Guarantee } from '@streampy/worker';
 
 /** Applied to both directions between worker and queue; every field present, so the summary always shows all four. */
@@ -79,18 +79,10 @@ function fault<T>(parse: (name: string, text: string) => T, flag: string, text: 
   }
 }
 
+/** `--web` as given, once it reads as an address. */
 function webAddress(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  try {
-    parseHostPort(text, '--web');
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  hostPortFlag('web', text);
   return text;
-}
-
-function isGuarantee(text: string): text is Guarantee {
-  return (GUARANTEES as readonly string[]).includes(text);
 }
 
 const OPTIONS = {
@@ -113,8 +105,7 @@ export function parseCommand(argv: readonly string[]): Command {
   const { values } = parseCommandLine(argv, { options: OPTIONS });
   if (values.help === true) return { kind: 'help' };
   if (values.version === true) return { kind: 'version' };
-  const guarantee = values.guarantee ?? 'at-least-once';
-  if (!isGuarantee(guarantee)) throw new UsageError(`--guarantee must be one of ${GUARANTEES.join(', ')}, got "${guarantee}"`);
+  const guarantee: Guarantee = choiceFlag('guarantee', values.guarantee, GUARANTEES) ?? 'at-least-once';
   return {
     kind: 'run',
     options: {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createLogger, integerFlag, isLogLevel, onShutdownSignal, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
+import { choiceFlag, createLogger, integerFlag, logLevelFlag, onShutdownSignal, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { runCheck, type CheckOptions } from './check.js';
 import { formatCheckReport } from './report.js';
 import { isGuarantee, judge } from './verdict.js';
@@ -66,12 +66,10 @@ async function main({ values }: CommandLine<typeof OPTIONS>): Promise<number> {
   if (typeof values.source !== 'string') throw new UsageError('--source HOST:PORT is required');
   if (typeof values.sink !== 'string') throw new UsageError('--sink HOST:PORT is required');
   if (typeof values.messages !== 'string') throw new UsageError('--messages N is required');
-  const drain = values.drain ?? 'reserve';
-  if (drain !== 'reserve' && drain !== 'get') throw new UsageError(`--drain must be reserve or get, got "${String(drain)}"`);
+  const drain = choiceFlag('drain', values.drain, ['reserve', 'get'] as const) ?? 'reserve';
   const expect = values.expect;
   if (typeof expect === 'string' && !isGuarantee(expect)) throw new UsageError(`--expect must be at-most-once, at-least-once or exactly-once, got "${expect}"`);
-  const level = values['log-level'] ?? 'warn';
-  if (typeof level !== 'string' || !isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${String(level)}"`);
+  const level = logLevelFlag('log-level', values['log-level'], 'warn');
 
   const abort = new AbortController();
   onShutdownSignal(() => abort.abort());

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createLogger, formatHostPort, integerFlag, isLogLevel, onShutdownSignal, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
+import { createLogger, formatHostPort, integerFlag, logLevelFlag, onShutdownSignal, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { faultFlagOptions, faultSpecsFromFlags } from './cli-common.js';
 import { describeFaults } from './faults.js';
 import { createFaultProxy } from './proxy.js';
@@ -48,8 +48,7 @@ const OPTIONS = {
 
 async function main({ values }: CommandLine<typeof OPTIONS>): Promise<number> {
   if (typeof values.target !== 'string') throw new UsageError('--target HOST:PORT is required');
-  const level = values['log-level'] ?? 'info';
-  if (typeof level !== 'string' || !isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${String(level)}"`);
+  const level = logLevelFlag('log-level', values['log-level'], 'info');
   const { toTarget, toClient } = faultSpecsFromFlags(values);
   const seed = integerFlag('seed', values.seed, 0, 2 ** 32 - 1);
   const maxSessions = integerFlag('max-sessions', values['max-sessions'], 1, 1_000_000);

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseHostPort, type HostPort } from './address.js';
+import { isLogLevel, type LogLevel } from './logger.js';
 
 /** A command's flags, as `parseArgs` takes them. */
 export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
@@ -71,6 +73,30 @@ export function integerFlag(flag: string, text: string | undefined, min: number,
     throw new UsageError(`--${flag} must be an integer ${range}, got "${text}"`);
   }
   return value;
+}
+
+/** An optional flag that takes one of `allowed`: undefined when absent, a `UsageError` when another value. */
+export function choiceFlag<T extends string>(flag: string, text: string | undefined, allowed: readonly T[]): T | undefined {
+  if (text === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got "${text}"`);
+  return text as T;
+}
+
+/** A log level flag: `fallback` when absent, a `UsageError` when not a level. */
+export function logLevelFlag(flag: string, text: string | undefined, fallback: LogLevel): LogLevel {
+  const value = text ?? fallback;
+  if (!isLogLevel(value)) throw new UsageError(`--${flag} must be debug, info, warn or error, got "${value}"`);
+  return value;
+}
+
+/** An optional `host:port` flag: undefined when absent, a `UsageError` naming the flag when not an address. */
+export function hostPortFlag(flag: string, text: string | undefined): HostPort | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseHostPort(text, `--${flag}`);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 /** The flags every streampy command takes. */

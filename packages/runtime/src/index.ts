@@ -2,7 +2,7 @@ export { formatHostPort, parseHostPort } from './address.js';
 export type { HostPort } from './address.js';
 export { LOG_LEVELS, createLogger, isLogLevel, silentLogger } from './logger.js';
 export type { LogFields, LogLevel, Logger, LoggerOptions } from './logger.js';
-export { UsageError, integerFlag, normalizeArgv, onShutdownSignal, packageVersion, parseCommandLine, runCli, runCommand } from './cli.js';
+export { UsageError, choiceFlag, hostPortFlag, integerFlag, logLevelFlag, normalizeArgv, onShutdownSignal, packageVersion, parseCommandLine, runCli, runCommand } from './cli.js';
 export type { CommandLine, CommandLineSpec, CommandSpec, ParseArgsOptionsConfig } from './cli.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle, TimerOptions } from './clock.js';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { UsageError, parseCommandLine } from '../src/index.js';
+import { UsageError, choiceFlag, hostPortFlag, logLevelFlag, parseCommandLine } from '../src/index.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/command.mjs', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -48,6 +48,27 @@ describe('parseCommandLine', () => {
       expect(() => parseCommandLine(argv, SPEC)).toThrow(message);
     }
     expect(() => parseCommandLine(['word'], { options: {} })).toThrow('unexpected argument "word"');
+  });
+});
+
+describe('flag validators', () => {
+  it('choiceFlag takes one of its values, nothing when absent, and refuses others naming the flag', () => {
+    expect(choiceFlag('drain', 'get', ['reserve', 'get'] as const)).toBe('get');
+    expect(choiceFlag('drain', undefined, ['reserve', 'get'] as const)).toBeUndefined();
+    expect(() => choiceFlag('drain', 'peek', ['reserve', 'get'] as const)).toThrow(new UsageError('--drain must be one of reserve, get, got "peek"'));
+  });
+
+  it('logLevelFlag falls back when absent and refuses what is not a level', () => {
+    expect(logLevelFlag('log-level', undefined, 'warn')).toBe('warn');
+    expect(logLevelFlag('log-level', 'debug', 'warn')).toBe('debug');
+    expect(() => logLevelFlag('log-level', 'loud', 'info')).toThrow(new UsageError('--log-level must be debug, info, warn or error, got "loud"'));
+  });
+
+  it('hostPortFlag reads host:port and refuses anything else as a usage error naming the flag', () => {
+    expect(hostPortFlag('web', '127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(hostPortFlag('web', undefined)).toBeUndefined();
+    expect(() => hostPortFlag('web', 'nowhere')).toThrow(UsageError);
+    expect(() => hostPortFlag('web', 'nowhere')).toThrow(/--web/);
   });
 });
 

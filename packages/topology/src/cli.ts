@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { describeFaults } from '@streampy/chaos';
-import { UsageError, createLogger, integerFlag, isLogLevel, onShutdownSignal, runCommand, type CommandLine, type LogLevel, type ParseArgsOptionsConfig } from '@streampy/runtime';
+import { UsageError, createLogger, integerFlag, logLevelFlag, onShutdownSignal, runCommand, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { checkTopology, type TopologyCheckResult } from './check.js';
 import { TopologyError } from './errors.js';
 import { loadTopology } from './file.js';
@@ -63,12 +63,6 @@ function seconds(text: string | undefined): number | undefined {
   return value;
 }
 
-function level(flag: string, text: string | undefined, fallback: LogLevel): LogLevel {
-  const value = text ?? fallback;
-  if (!isLogLevel(value)) throw new UsageError(`--${flag} must be debug, info, warn or error, got "${value}"`);
-  return value;
-}
-
 function readyLines(topology: Topology, ready: ReadyInfo, web: string | null, startMs: number): string[] {
   const lines = [`${PROGRAM}: ${topology.name} ready in ${((performance.now() - startMs) / 1000).toFixed(1)} s`];
   for (const [name, queue] of Object.entries(ready.queues)) {
@@ -119,8 +113,8 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
   const checkMessages = integerFlag('check', values.check, 1, 10_000_000);
   const settleMs = integerFlag('check-settle-ms', values['check-settle-ms'], 0, 3_600_000);
   const readyTimeoutMs = integerFlag('ready-timeout-ms', values['ready-timeout-ms'], 1);
-  const logLevel = level('log-level', values['log-level'], 'info');
-  const childLogLevel = level('child-log-level', values['child-log-level'], 'warn');
+  const logLevel = logLevelFlag('log-level', values['log-level'], 'info');
+  const childLogLevel = logLevelFlag('child-log-level', values['child-log-level'], 'warn');
   if (checkMessages === undefined && (values['check-source'] !== undefined || values['check-sink'] !== undefined)) throw new UsageError('--check-source and --check-sink need --check N');
 
   let topology: Topology;
