@@ -46,6 +46,7 @@ function specOf(id) {
   if (id === 'mq.get.raw.c1' || id === 'mq.get.client.c1') return rt({ min: 0.8 });
   if (id === 'mq.consume.raw.c1' || id === 'mq.consume.client.c1') return rt({ min: 0.8 });
   if (/^mq\.batch\.(put|get)\./.test(id)) return { base: 'pipelined', goal: { min: 10 } };
+  if (id === 'worker.pong.at-least-once.metrics') return { base: 'worker.pong.at-least-once', baseLabel: 'without metrics' };
   if (id.startsWith('worker.pong.')) return rt({ min: 0.8 });
   if (id === 'durable.fsync-10') return { base: 'durable.memory', goal: { min: 0.5 } };
   if (id === 'durable.fsync-always') return { base: 'durable.memory' };
@@ -173,7 +174,7 @@ function finishRow(raw, groupRows) {
   } else {
     const base = groupRows.find((r) => r.id === spec.base);
     baseValue = base?.rate;
-    row.baselineText = base ? `${base.label.replace(/^.*, /, '')} ${rate(base.rate)}` : 'n/a';
+    row.baselineText = base ? `${spec.baseLabel ?? base.label.replace(/^.*, /, '')} ${rate(base.rate, unit)}` : 'n/a';
   }
   row.ratio = raw.ops > 0 && baseValue ? raw.rate / baseValue : NaN;
   if (spec.goal) row.met = Number.isFinite(row.ratio) && row.ratio >= spec.goal.min;

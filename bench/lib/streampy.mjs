@@ -237,14 +237,23 @@ export const GUARANTEES = ['at-most-once', 'at-least-once', 'exactly-once'];
 export async function benchWorker({ budget, quick, body, streampy, measure }) {
   const { codec, createClient } = streampy;
   const rows = [];
-  for (const guarantee of ['at-most-once', 'at-least-once']) {
-    const node = await startQueueNode();
+  // The last variant serves Prometheus metrics from the node and the worker: what metrics cost on the hot path.
+  const pongs = [
+    { guarantee: 'at-most-once', metrics: false },
+    { guarantee: 'at-least-once', metrics: false },
+    { guarantee: 'at-least-once', metrics: true },
+  ];
+  for (const { guarantee, metrics } of pongs) {
+    const metricsArgs = metrics ? ['--metrics-address', '127.0.0.1:0'] : [];
+    const node = await startQueueNode(metricsArgs);
     let worker;
     const client = await createClient({ address: node.address });
     try {
-      worker = await startWorker(node.address, node.address, 'pong', ['--guarantee', guarantee]);
+      worker = await startWorker(node.address, node.address, 'pong', ['--guarantee', guarantee, ...metricsArgs]);
       await client.put('ping');
-      rows.push(await measure(`worker.pong.${guarantee}`, `pong self-loop, one ball, ${guarantee} (rounds/s)`, () => putRate(client, budget)));
+      const id = `worker.pong.${guarantee}${metrics ? '.metrics' : ''}`;
+      const title = metrics ? `pong self-loop, ${guarantee}, /metrics on node and worker` : `pong self-loop, one ball, ${guarantee} (rounds/s)`;
+      rows.push(await measure(id, title, () => putRate(client, budget)));
     } finally {
       await client.close();
       await worker?.stop();
