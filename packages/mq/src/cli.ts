@@ -1,19 +1,19 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import {
   UsageError,
+  choiceFlag,
   createLogger,
   formatHostPort,
+  hostPortFlag,
   integerFlag,
-  isLogLevel,
-  normalizeArgv,
+  logLevelFlag,
   onShutdownSignal,
-  packageVersion,
-  parseHostPort,
-  runCli,
+  runCommand,
   startMetricsServer,
+  type CommandLine,
   type HostPort,
   type LatencyHistogram,
+  type ParseArgsOptionsConfig,
 } from '@streampy/runtime';
 import { isStreampyError } from '@streampy/codec';
 import { AllowList, allowListFor } from './access.js';
@@ -58,8 +58,8 @@ Options:
   --log-dir DIR              also write JSON log lines to DIR/MQ.<host>-<port>.<uuid>.log
   --log-level LEVEL          debug|info|warn|error (default info; debug logs edge latency)
   --log-format FORMAT        json|pretty (default: pretty on a terminal, else json)
-  --version                  print the version
-  --help                     print this help
+  -v, --version              print the version
+  -h, --help                 print this help
 
 Listening on any address but loopback needs --allow or --auth-key-file (else: exit 2).
 Prints "${PROGRAM} listening on <host>:<port>" once bound; on SIGINT or SIGTERM it stops,
@@ -74,61 +74,42 @@ function fsyncPolicy(text: string | undefined): FsyncPolicy | undefined {
   throw new UsageError(`--fsync must be always, never or a positive number of ms, got "${text}"`);
 }
 
-function address(text: string, what: string): HostPort {
-  try {
-    return parseHostPort(text, what);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+/** A `host:port` flag's value, given (`--address` may also come positionally). */
+function address(flag: string, text: string): HostPort {
+  return hostPortFlag(flag, text) as HostPort;
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: normalizeArgv(process.argv.slice(2)),
-    allowPositionals: true,
-    strict: true,
-    options: {
-      address: { type: 'string' },
-      allow: { type: 'string', multiple: true },
-      'auth-key-file': { type: 'string' },
-      'auth-window': { type: 'string' },
-      'data-dir': { type: 'string' },
-      fsync: { type: 'string' },
-      'max-messages': { type: 'string' },
-      'max-bytes': { type: 'string' },
-      'max-memory': { type: 'string' },
-      'max-dedup-keys': { type: 'string' },
-      verify: { type: 'boolean' },
-      json: { type: 'boolean' },
-      'lease-ms': { type: 'string' },
-      'max-deliveries': { type: 'string' },
-      'dead-letter': { type: 'string' },
-      'dedup-window': { type: 'string' },
-      'metrics-address': { type: 'string' },
-      'log-dir': { type: 'string' },
-      'log-level': { type: 'string' },
-      'log-format': { type: 'string' },
-      version: { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
-    return 0;
-  }
+const OPTIONS = {
+  address: { type: 'string' },
+  allow: { type: 'string', multiple: true },
+  'auth-key-file': { type: 'string' },
+  'auth-window': { type: 'string' },
+  'data-dir': { type: 'string' },
+  fsync: { type: 'string' },
+  'max-messages': { type: 'string' },
+  'max-bytes': { type: 'string' },
+  'max-memory': { type: 'string' },
+  'max-dedup-keys': { type: 'string' },
+  verify: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'lease-ms': { type: 'string' },
+  'max-deliveries': { type: 'string' },
+  'dead-letter': { type: 'string' },
+  'dedup-window': { type: 'string' },
+  'metrics-address': { type: 'string' },
+  'log-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+} as const satisfies ParseArgsOptionsConfig;
+
+async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promise<number> {
   if (values.json && !values.verify) throw new UsageError('--json needs --verify');
   if (values.verify) return verifyCommand(values['data-dir'], values.json === true);
   if (positionals.length > 1) throw new UsageError(`expected at most one address, got ${positionals.length} arguments`);
   if (positionals.length === 1 && values.address !== undefined) throw new UsageError('give the address once: positionally or with --address');
-  const listen = address(positionals[0] ?? values.address ?? '127.0.0.1:10000', 'address');
-  const level = values['log-level'] ?? 'info';
-  if (!isLogLevel(level)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${level}"`);
-  const format = values['log-format'];
-  if (format !== undefined && format !== 'json' && format !== 'pretty') throw new UsageError(`--log-format must be json or pretty, got "${format}"`);
+  const listen = address('address', positionals[0] ?? values.address ?? '127.0.0.1:10000');
+  const level = logLevelFlag('log-level', values['log-level'], 'info');
+  const format = choiceFlag('log-format', values['log-format'], ['json', 'pretty'] as const);
   const fsync = fsyncPolicy(values.fsync);
   const dataDir = values['data-dir'];
   if (fsync !== undefined && dataDir === undefined) throw new UsageError('--fsync needs --data-dir');
@@ -152,7 +133,7 @@ async function main(): Promise<number> {
   }
 
   const metricsAddress = values['metrics-address'];
-  if (metricsAddress !== undefined) address(metricsAddress, '--metrics-address');
+  hostPortFlag('metrics-address', metricsAddress);
   const latency = metricsAddress === undefined ? undefined : new Map<string, LatencyHistogram>();
   const logDir = values['log-dir'];
   const options: QueueNodeOptions = {
@@ -176,7 +157,7 @@ async function main(): Promise<number> {
     ...optional('authWindowMs', integerFlag('auth-window', values['auth-window'], 1, 3_600_000)),
     ...(allow === undefined ? {} : { allow }),
     ...(keyFile === undefined ? {} : { auth: keyFile }),
-    ...(deadLetter === undefined ? {} : { deadLetter: deadLetter.includes(':') ? address(deadLetter, '--dead-letter') : deadLetter }),
+    ...(deadLetter === undefined ? {} : { deadLetter: deadLetter.includes(':') ? address('dead-letter', deadLetter) : deadLetter }),
   };
 
   const node = await createQueueNode(options).catch((error: unknown) => {
@@ -202,4 +183,4 @@ function optional<K extends string>(key: K, value: number | undefined): { [P in 
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
 }
 
-runCli(PROGRAM, main);
+runCommand({ program: PROGRAM, help: HELP, packageJson: new URL('../package.json', import.meta.url), positionals: true, options: OPTIONS }, main);
