@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import {
   UsageError,
+  choiceFlag,
   createLogger,
+  hostPortFlag,
   integerFlag,
-  isLogLevel,
-  normalizeArgv,
+  logLevelFlag,
   onShutdownSignal,
-  packageVersion,
   parseHostPort,
-  runCli,
+  runCommand,
   startMetricsServer,
+  type CommandLine,
+  type ParseArgsOptionsConfig,
 } from '@streampy/runtime';
 import { WorkerError } from './errors.js';
 import { loadWorkerFunction } from './load.js';
@@ -70,12 +71,6 @@ Example (the prototype's pong game, one queue node, one ball):
 
 
 
-function oneOf<T extends string>(name: string, text: string | undefined, allowed: readonly T[]): T | undefined {
-  if (text === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(text)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${text}"`);
-  return text as T;
-}
-
 /** Leaves out what the user did not give: with exactOptionalPropertyTypes, absent and undefined differ. */
 function compact<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
@@ -87,47 +82,33 @@ function loggerPart(address: string): string {
   return `${host}-${port}`;
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: normalizeArgv(process.argv.slice(2)),
-    allowPositionals: true,
-    strict: true,
-    options: {
-      'input-address': { type: 'string', multiple: true },
-      'output-address': { type: 'string', multiple: true },
-      function: { type: 'string' },
-      export: { type: 'string' },
-      'output-type': { type: 'string' },
-      route: { type: 'string' },
-      seed: { type: 'string' },
-      guarantee: { type: 'string', multiple: true },
-      'lease-ms': { type: 'string' },
-      concurrency: { type: 'string' },
-      batch: { type: 'string' },
-      'idle-min-ms': { type: 'string' },
-      'idle-max-ms': { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      'stop-timeout-ms': { type: 'string' },
-      retries: { type: 'string' },
-      protocol: { type: 'string' },
-      'auth-key-file': { type: 'string' },
-      'log-level': { type: 'string' },
-      'log-format': { type: 'string' },
-      'log-dir': { type: 'string' },
-      'metrics-address': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`);
-    return 0;
-  }
+const OPTIONS = {
+  'input-address': { type: 'string', multiple: true },
+  'output-address': { type: 'string', multiple: true },
+  function: { type: 'string' },
+  export: { type: 'string' },
+  'output-type': { type: 'string' },
+  route: { type: 'string' },
+  seed: { type: 'string' },
+  guarantee: { type: 'string', multiple: true },
+  'lease-ms': { type: 'string' },
+  concurrency: { type: 'string' },
+  batch: { type: 'string' },
+  'idle-min-ms': { type: 'string' },
+  'idle-max-ms': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'stop-timeout-ms': { type: 'string' },
+  retries: { type: 'string' },
+  protocol: { type: 'string' },
+  'auth-key-file': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'log-dir': { type: 'string' },
+  'metrics-address': { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsOptionsConfig;
+
+async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promise<number> {
   if (positionals.length !== 0 && positionals.length !== 2) {
     throw new UsageError(`expected <in host:port> <out host:port>, got ${positionals.length} positional argument${positionals.length === 1 ? '' : 's'}`);
   }
@@ -142,13 +123,12 @@ async function main(): Promise<number> {
       throw new UsageError((error as Error).message);
     }
   }
-  const guarantees = (values.guarantee ?? []).flatMap((text) => text.split(',')).map((text) => oneOf('guarantee', text, GUARANTEES) as Guarantee);
+  const guarantees = (values.guarantee ?? []).flatMap((text) => text.split(',')).map((text) => choiceFlag('guarantee', text, GUARANTEES) as Guarantee);
   if (guarantees.length > 1 && guarantees.length !== inputs.length) {
     throw new UsageError(`--guarantee: give one for all inputs or one per input (${inputs.length}), got ${guarantees.length}`);
   }
-  const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
-  const logFormat = oneOf('log-format', values['log-format'], ['json', 'pretty'] as const);
+  const logLevel = logLevelFlag('log-level', values['log-level'], 'info');
+  const logFormat = choiceFlag('log-format', values['log-format'], ['json', 'pretty'] as const);
 
   let loaded;
   const exportName = values.export;
@@ -166,15 +146,9 @@ async function main(): Promise<number> {
     ...(values['log-dir'] === undefined ? {} : { dir: values['log-dir'] }),
   });
 
-  const protocol = oneOf('protocol', values.protocol, ['extended', 'seed'] as const);
+  const protocol = choiceFlag('protocol', values.protocol, ['extended', 'seed'] as const);
   const metricsAddress = values['metrics-address'];
-  if (metricsAddress !== undefined) {
-    try {
-      parseHostPort(metricsAddress, '--metrics-address');
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  }
+  hostPortFlag('metrics-address', metricsAddress);
   const histograms = metricsAddress === undefined ? undefined : newWorkerHistograms();
   let worker;
   try {
@@ -186,8 +160,8 @@ async function main(): Promise<number> {
       logger,
       idle: compact({ minMs: integerFlag('idle-min-ms', values['idle-min-ms'], 0), maxMs: integerFlag('idle-max-ms', values['idle-max-ms'], 0) }),
       ...compact({
-        outputType: oneOf('output-type', values['output-type'], ['queue', 'socket'] as const),
-        route: oneOf('route', values.route, ['function', 'random'] as const),
+        outputType: choiceFlag('output-type', values['output-type'], ['queue', 'socket'] as const),
+        route: choiceFlag('route', values.route, ['function', 'random'] as const),
         seed: integerFlag('seed', values.seed, Number.MIN_SAFE_INTEGER),
         guarantee: guarantees.length === 0 ? undefined : guarantees.length === 1 ? guarantees[0] : guarantees,
         leaseMs: integerFlag('lease-ms', values['lease-ms'], 1),
@@ -247,4 +221,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-runCli(PROGRAM, main);
+runCommand({ program: PROGRAM, help: HELP, packageJson: new URL('../package.json', import.meta.url), positionals: true, options: OPTIONS }, main);

@@ -1,5 +1,5 @@
 import { checkInteger, checkName, isStreampyError } from '@streampy/codec';
-import { formatHostPort, loadKeyFile, parseHostPort, seededRandom, systemClock, type Clock, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
+import { formatHostPort, loadKeyFile, parseHostPort, seededRandom, silentLogger, systemClock, type Clock, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
 import { WorkerError } from './errors.js';
 import type { WorkerFunction } from './functions.js';
 import type { WorkerHistograms } from './metrics.js';
@@ -106,18 +106,6 @@ export interface WorkerPlan {
 
 const DEFAULTS = { leaseMs: 30_000, concurrency: 2, batch: 32, idleMinMs: 1, idleMaxMs: 100 } as const;
 
-const SILENT_LOGGER: Logger = {
-  name: 'worker',
-  level: 'error',
-  file: undefined,
-  enabled: () => false,
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  close: () => Promise.resolve(),
-};
-
 export function badOption(message: string, cause?: unknown): WorkerError {
   return new WorkerError('ERR_BAD_OPTION', message, cause === undefined ? undefined : { cause });
 }
@@ -208,7 +196,7 @@ export function planWorker(options: WorkerOptions): WorkerPlan {
     protocol,
     timeoutMs: options.timeoutMs,
     retries: options.retries,
-    logger: options.logger ?? SILENT_LOGGER,
+    logger: options.logger ?? silentLogger('worker'),
     connect: options.connect,
     clock: options.clock ?? systemClock,
     auth: typeof options.auth === 'string' ? loadKeyFile(options.auth) : options.auth,
