@@ -7,14 +7,11 @@
 // 1 if the node died, stopped answering, went over its budget plus the documented slack, or
 // refused a put with anything but ERR FULL. Loopback only; the node is stopped by its PID.
 //   node packages/mq/scripts/flood.mjs [--put-ms 30000] [--keyed-ms 30000] [--sockets 6] [--queues 60] [--max-memory BYTES]
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { decodeFrames, encodeFrame, encodeFrames, parseNodeStats } from '@streampy/codec';
 import { MAX_MESSAGE_BYTES, rssSlackFor } from '../dist/index.js';
-import { exitWithNodes, openSocket, parseOptions, running, text } from './lib/durable-node.mjs';
+import { exitWithNodes, openSocket, parseOptions, startNode, text } from './lib/durable-node.mjs';
 
 const PROGRAM = 'flood.mjs';
 const HELP = `Usage: node packages/mq/scripts/flood.mjs [options]
@@ -32,7 +29,6 @@ const options = parseOptions(PROGRAM, HELP, {
   'max-memory': { min: 1_048_576 },
 });
 const fail = exitWithNodes(PROGRAM);
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 /** Datagrams a socket has in flight at most: enough to keep the node busy, bounded. */
 const WINDOW = 16;
 /** Every datagram a socket sends in a phase, at most (the phase also ends on time). */
@@ -42,28 +38,6 @@ const KEYED_PER_DATAGRAM = 300;
 function vmRss(pid) {
   const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) * 1024 : 0;
-}
-
-async function startNode() {
-  const args = [cli, '--address', '127.0.0.1:0', '--log-level', 'warn', '--log-format', 'json'];
-  if (options.maxMemory !== undefined) args.push('--max-memory', String(options.maxMemory));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  exited.then(() => running.delete(child));
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const port = await Promise.race([
-    new Promise((resolve) => createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = /^streampy-mq listening on .*:(\d+)$/.exec(line);
-      if (match) resolve(Number(match[1]));
-    })),
-    exited.then(({ code, signal }) => Promise.reject(new Error(`node exited (${signal ?? code}) before listening: ${stderr.trim()}`))),
-    sleep(15_000).then(() => Promise.reject(new Error('node did not listen within 15 s'))),
-  ]);
-  return { child, port, exited, stderr: () => stderr };
 }
 
 const tally = { datagrams: 0, accepted: 0, duplicates: 0, refusedFull: 0, otherReplies: 0, other: [] };
@@ -158,7 +132,7 @@ async function drainAll(port, queues) {
 }
 
 async function main() {
-  const node = await startNode();
+  const node = await startNode(undefined, undefined, options.maxMemory === undefined ? [] : ['--max-memory', String(options.maxMemory)]);
   const { pid } = node.child;
   const probeSocket = await openSocket();
   let peakRss = vmRss(pid);

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runJsonScript } from '@streampy/testing';
 import { rssSlackFor } from '../src/index.js';
 
 const FLOOD = fileURLToPath(new URL('../scripts/flood.mjs', import.meta.url));
@@ -27,26 +27,10 @@ interface FloodFigures {
   readonly onlyFull: boolean;
 }
 
-/** Runs scripts/flood.mjs (a real node process, real sockets: dist/ must be built) and returns its figures. */
-async function runFlood(args: string[], deadlineMs: number): Promise<{ code: number | null; figures: FloodFigures; stderr: string }> {
-  const child = spawn(process.execPath, [FLOOD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  // SIGTERM lets the script stop its node before it exits.
-  const timer = setTimeout(() => child.kill('SIGTERM'), deadlineMs);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearTimeout(timer);
-  const line = stdout.trim().split('\n').at(-1) ?? '';
-  if (!line.startsWith('{')) throw new Error(`flood.mjs printed no figures (exit ${code}): ${stderr}`);
-  return { code, figures: JSON.parse(line) as FloodFigures, stderr };
-}
-
 describe('flood: the node-wide memory budget against hostile clients', () => {
   it('keeps a node alive, serving and within its budget plus slack under full-size and keyed PUT floods over 60 queues', async () => {
     const budget = 48 * 1024 * 1024;
-    const { code, figures, stderr } = await runFlood(['--put-ms', '2500', '--keyed-ms', '2000', '--sockets', '4', '--queues', '60', '--max-memory', String(budget)], 90_000);
+    const { code, result: figures, stderr } = await runJsonScript<FloodFigures>(FLOOD, ['--put-ms', '2500', '--keyed-ms', '2000', '--sockets', '4', '--queues', '60', '--max-memory', String(budget)], 90_000);
     expect(stderr).toBe('');
     expect(figures.budget).toBe(budget);
     expect(figures.slack).toBe(rssSlackFor(budget));

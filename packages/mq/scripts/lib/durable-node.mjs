@@ -77,9 +77,13 @@ export function parseOptions(program, help, spec) {
   return result;
 }
 
-/** Starts `streampy-mq` on `dataDir` and resolves with it once it printed where it listens. */
-export async function startNode(dataDir, fsync) {
-  const child = spawn(process.execPath, [cli, '--address', '127.0.0.1:0', '--data-dir', dataDir, '--fsync', fsync, '--log-level', 'warn', '--log-format', 'json'], {
+/**
+ * Starts `streampy-mq` (on `dataDir` with `fsync` when given, in memory otherwise, plus `extraArgs`)
+ * and resolves with it once it printed where it listens.
+ */
+export async function startNode(dataDir, fsync, extraArgs = []) {
+  const storage = dataDir === undefined ? [] : ['--data-dir', dataDir, '--fsync', fsync];
+  const child = spawn(process.execPath, [cli, '--address', '127.0.0.1:0', ...storage, '--log-level', 'warn', '--log-format', 'json', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
