@@ -5,7 +5,7 @@ import { PUT_DUPLICATE, PUT_STORED, type Awaitable, type MessageBatch, type PutO
 import type { DeadLetterRoute } from '../dead-letter.js';
 import type { Scheduler } from '../scheduler.js';
 import type { QueueStats } from '../stats.js';
-import type { RecoveredState, StorageEngine } from '../storage/engine.js';
+import type { RecoveredBody, RecoveredState, StorageEngine } from '../storage/engine.js';
 import { QueueAccount } from './account.js';
 import { DedupWindow } from './dedup.js';
 import { HeldMessage, MAX_DELIVERIES, pendingCopies, utf8Text } from './held.js';
@@ -100,7 +100,7 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
   static async open(name: string, engine: StorageEngine, context: LocalContext, isDeadLetterQueue: boolean): Promise<LocalBackend> {
     const backend = new LocalBackend(name, engine, context, isDeadLetterQueue);
     try {
-      backend.#restore(await engine.open());
+      backend.#restore(await engine.open({ bodiesAsText: true }));
     } catch (error) {
       backend.#account.close();
       throw error;
@@ -265,16 +265,19 @@ export class LocalBackend implements QueueBackend, RoundOwner<HeldMessage> {
 
   /**
    * Serves what the engine recovered, newest first into the head, popping each message off the
-   * engine's array so its bytes can be collected as soon as its text exists, not all of them
-   * only after the last. Recovered messages are charged to the budget whatever it holds (they were
+   * engine's array so it is not kept alive beside the queue's copy. Bodies come as text when the
+   * engine can decode them so (the log engine, from one scratch buffer): held once, with no
+   * per-record buffer left in malloc's arenas; an engine that gives bytes has them turned to text
+   * here. Recovered messages are charged to the budget whatever it holds (they were
    * acknowledged); beyond it, puts are refused until consumers take messages away.
    */
-  #restore(state: RecoveredState): void {
+  #restore(state: RecoveredState<RecoveredBody>): void {
     let nextSeq = state.nextSeq;
     const messages = state.messages;
     for (let message = messages.pop(); message !== undefined; message = messages.pop()) {
-      const body = utf8Text(message.body);
-      const bytes = message.body.byteLength;
+      const recovered = message.body;
+      const body = recovered instanceof Uint8Array ? utf8Text(recovered) : recovered.text;
+      const bytes = recovered instanceof Uint8Array ? recovered.byteLength : recovered.bytes;
       this.#ready.pushFront(message.seq, body, bytes, message.enqueuedAt, 0);
       this.#bytes += bytes;
       this.#account.charge(this.#account.message(body.length, bytes));

@@ -18,13 +18,36 @@ export interface StoredMessage {
   readonly enqueuedAt: number;
 }
 
-export interface RecoveredState {
+/** A recovered body as the queue keeps it, made while its bytes were still in the engine's scratch buffer. */
+export interface RecoveredText {
+  readonly text: string;
+  /** How many bytes the body was (its text may take more or fewer). */
+  readonly bytes: number;
+}
+
+/** What `open({ bodiesAsText: true })` may give as a body: text, or bytes from an engine that ignores the option. */
+export type RecoveredBody = Uint8Array | RecoveredText;
+
+/** A recovered message; its body bytes unless `open` was asked for text. */
+export interface RecoveredMessage<Body = Uint8Array> extends Omit<StoredMessage, 'body'> {
+  readonly body: Body;
+}
+
+export interface OpenOptions {
+  /**
+   * Bodies as text (`RecoveredText`), decoded straight from the record, so recovery holds each body
+   * once, as the queue's text, instead of also as bytes in a buffer of its own. Engines may ignore it.
+   */
+  readonly bodiesAsText?: boolean;
+}
+
+export interface RecoveredState<Body = Uint8Array> {
   /**
    * Messages appended and not removed, ascending by `seq`. The queue consumes the array (it pops
    * each message as it restores it), so each body's bytes can be collected as soon as the
    * queue's copy exists, instead of all of them outliving the restore.
    */
-  readonly messages: StoredMessage[];
+  readonly messages: RecoveredMessage<Body>[];
   /** The `seq` to use for the next append (above every seq ever written). */
   readonly nextSeq: number;
   /** Idempotency keys the engine still knows of (live or removed), with their enqueue time. */
@@ -43,6 +66,7 @@ export interface StorageEngine {
   readonly kind: string;
   /** Recovers the stored state; called once before any other method. */
   open(): Promise<RecoveredState>;
+  open(options: OpenOptions): Promise<RecoveredState<RecoveredBody>>;
   /** Records an enqueue. Buffered: durable once a later `flush()` resolves. */
   append(message: StoredMessage): void;
   /** Records that a message left the queue for good. */

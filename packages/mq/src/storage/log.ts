@@ -1,6 +1,6 @@
 import { createLogger } from '@streampy/runtime';
 import { MqError } from '../errors.js';
-import type { EngineCosts, FsyncPolicy, RecoveredState, StorageEngine, StoredMessage } from './engine.js';
+import type { EngineCosts, FsyncPolicy, OpenOptions, RecoveredBody, RecoveredState, StorageEngine, StoredMessage } from './engine.js';
 import type { DamageLogger } from './log/repair.js';
 import type { WriterCounters } from './log/segmented-log.js';
 import { SegmentedLog } from './log/segmented-log.js';
@@ -84,15 +84,18 @@ class LogEngineHandle implements LogEngine {
   readonly syncBeforeAck = true;
   readonly costs = LOG_ENGINE_COSTS;
 
-  private opening: Promise<RecoveredState> | undefined;
+  private opening: Promise<RecoveredState<RecoveredBody>> | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly log: SegmentedLog) {}
 
-  open(): Promise<RecoveredState> {
+  /** Without options, bodies come as bytes: nothing else was asked for, so none is anything else. */
+  open(): Promise<RecoveredState>;
+  open(options: OpenOptions): Promise<RecoveredState<RecoveredBody>>;
+  open(options?: OpenOptions): Promise<RecoveredState<RecoveredBody>> {
     if (this.closing !== undefined) return Promise.reject(new MqError('ERR_CLOSED', 'log engine is closed'));
     if (this.opening !== undefined) return Promise.reject(new MqError('ERR_ENGINE_STATE', 'log engine opened twice'));
-    this.opening = this.log.open();
+    this.opening = this.log.open(options);
     return this.opening;
   }
 

@@ -65,12 +65,13 @@ export function cobsEncode(src: Uint8Array, out: Uint8Array, at: number): number
 }
 
 /**
- * Decodes the encoded bytes `src[start, end)` (a record without its closing zero) into a new
- * array, or returns undefined when they are not a valid encoding (damage).
+ * Decodes the encoded bytes `src[start, end)` (a record without its closing zero) into `out`
+ * (at least `end - start` bytes; a new array when not given), returning the view of it that holds
+ * the decoded bytes, or undefined when they are not a valid encoding (damage). Recovery passes one
+ * reused scratch buffer: a fresh buffer per record, freed once read, stays in malloc's arenas.
  */
-export function cobsDecode(src: Uint8Array, start: number, end: number): Uint8Array | undefined {
+export function cobsDecode(src: Uint8Array, start: number, end: number, out: Uint8Array = new Uint8Array(Math.max(0, end - start))): Uint8Array | undefined {
   if (start >= end) return undefined;
-  const out = new Uint8Array(end - start);
   let length = 0;
   let at = start;
   while (at < end) {

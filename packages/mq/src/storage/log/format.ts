@@ -11,6 +11,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { cobsDecode } from './cobs.js';
+import type { RecoveredBody } from '../engine.js';
 import type { LogRecord } from './records.js';
 import { decodePayload } from './records.js';
 
@@ -75,17 +76,20 @@ class DamageList {
   }
 }
 
-/** Reads a segment file's bytes, calling `visit` for each valid record in order. */
-export function scanSegment(bytes: Buffer, segmentId: number, visit: (record: LogRecord) => void): SegmentScan {
-  if (bytes.subarray(0, SEGMENT_MAGIC_V1.length).equals(SEGMENT_MAGIC_V1)) return scanV1(bytes, visit);
-  return scanV2(bytes, segmentId, visit);
+/**
+ * Reads a segment file's bytes, calling `visit` for each valid record in order. `bodiesAsText`:
+ * message bodies come as text (records.ts decodePayload), else as copies of their bytes.
+ */
+export function scanSegment(bytes: Buffer, segmentId: number, visit: (record: LogRecord<RecoveredBody>) => void, bodiesAsText = false): SegmentScan {
+  if (bytes.subarray(0, SEGMENT_MAGIC_V1.length).equals(SEGMENT_MAGIC_V1)) return scanV1(bytes, visit, bodiesAsText);
+  return scanV2(bytes, segmentId, visit, bodiesAsText);
 }
 
 function isPrefixOf(bytes: Buffer, magic: Buffer): boolean {
   return bytes.length < magic.length && magic.subarray(0, bytes.length).equals(bytes);
 }
 
-function scanV2(bytes: Buffer, segmentId: number, visit: (record: LogRecord) => void): SegmentScan {
+function scanV2(bytes: Buffer, segmentId: number, visit: (record: LogRecord<RecoveredBody>) => void, bodiesAsText: boolean): SegmentScan {
   const damage = new DamageList();
   const sealMismatches: string[] = [];
   const base = { size: bytes.length, sealMismatches, foreign: undefined };
@@ -116,7 +120,7 @@ function scanV2(bytes: Buffer, segmentId: number, visit: (record: LogRecord) => 
       continue;
     }
     const end = zero === -1 ? bytes.length : zero + 1;
-    const record = zero === -1 ? 'record without its closing zero' : readRecord(bytes, at, zero);
+    const record = zero === -1 ? 'record without its closing zero' : readRecord(bytes, at, zero, bodiesAsText);
     if (typeof record === 'string') {
       damage.add(at, end, 1, record);
       at = end;
@@ -148,26 +152,39 @@ function scanV2(bytes: Buffer, segmentId: number, visit: (record: LogRecord) => 
   return { ...base, version: 2, records, validEnd, damage: damage.ranges, tail, header, sealed: sealEnd === bytes.length };
 }
 
+/**
+ * Every record is decoded into this one buffer, grown as records need: a fresh buffer per record
+ * (60 KB bodies: below malloc's mmap threshold) stays in malloc's arenas once freed, about doubling
+ * what a recovered log costs in RSS. Bodies leave it as text or copies (decodePayload), never views.
+ * Reading is synchronous, so one buffer serves every segment scanned.
+ */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+function scratchOf(length: number): Buffer {
+  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * scratch.length));
+  return scratch;
+}
+
 /** The record encoded in `bytes[start, zero)`, or why it is not one. */
-function readRecord(bytes: Buffer, start: number, zero: number): LogRecord | string {
-  const decoded = cobsDecode(bytes, start, zero);
+function readRecord(bytes: Buffer, start: number, zero: number, bodiesAsText: boolean): LogRecord<RecoveredBody> | string {
+  const decoded = cobsDecode(bytes, start, zero, scratchOf(zero - start));
   if (decoded === undefined || decoded.length < 5) return 'malformed record encoding';
   const payload = Buffer.from(decoded.buffer, decoded.byteOffset, decoded.length - 4);
   const stored = Buffer.from(decoded.buffer, decoded.byteOffset + decoded.length - 4, 4).readUInt32LE(0);
   if (crc32(payload) !== stored) return 'checksum mismatch';
-  return decodePayload(payload, true);
+  return decodePayload(payload, false, bodiesAsText);
 }
 
 /**
  * Format 1 has no record boundaries to find again: reading stops at the first bad record and
  * the rest of the file is one damaged range.
  */
-function scanV1(bytes: Buffer, visit: (record: LogRecord) => void): SegmentScan {
+function scanV1(bytes: Buffer, visit: (record: LogRecord<RecoveredBody>) => void, bodiesAsText: boolean): SegmentScan {
   let at = SEGMENT_MAGIC_V1.length;
   let records = 0;
   let stop: string | undefined;
   while (at < bytes.length) {
-    stop = v1Record(bytes, at, visit);
+    stop = v1Record(bytes, at, visit, bodiesAsText);
     if (stop !== undefined) break;
     at += V1_FRAME_HEADER_BYTES + bytes.readUInt32LE(at);
     records++;
@@ -187,7 +204,7 @@ function scanV1(bytes: Buffer, visit: (record: LogRecord) => void): SegmentScan 
   };
 }
 
-function v1Record(bytes: Buffer, at: number, visit: (record: LogRecord) => void): string | undefined {
+function v1Record(bytes: Buffer, at: number, visit: (record: LogRecord<RecoveredBody>) => void, bodiesAsText: boolean): string | undefined {
   if (bytes.length - at < V1_FRAME_HEADER_BYTES) return 'incomplete record header';
   const length = bytes.readUInt32LE(at);
   if (length === 0 || length > V1_MAX_RECORD_BYTES) return `implausible record length ${length}`;
@@ -197,7 +214,7 @@ function v1Record(bytes: Buffer, at: number, visit: (record: LogRecord) => void)
   const payload = bytes.subarray(payloadStart, payloadStart + length);
   const checksum = (crc32(payload) ^ crc32(bytes.subarray(at, at + 4))) >>> 0;
   if (checksum !== bytes.readUInt32LE(at + 4)) return 'checksum mismatch';
-  const record = decodePayload(payload, false);
+  const record = decodePayload(payload, false, bodiesAsText);
   if (typeof record === 'string') return record;
   visit(record);
   return undefined;

@@ -8,7 +8,7 @@
  * length prefix; it is only read now (format.ts).
  */
 import { crc32 } from 'node:zlib';
-import type { StoredMessage } from '../engine.js';
+import type { RecoveredBody, RecoveredMessage, StoredMessage } from '../engine.js';
 import { cobsEncode, cobsMaxLength } from './cobs.js';
 
 /** Removes per record: keeps one record small. */
@@ -21,8 +21,9 @@ const RecordType = { Append: 1, Remove: 2, Cleared: 3, Floor: 4, Header: 5, Seal
 
 export type SeqInterval = readonly [first: number, last: number];
 
-export type LogRecord =
-  | { readonly type: 'append'; readonly message: StoredMessage }
+/** `Body`: message bodies as bytes, or as recovery may decode them (decodePayload's `asText`). */
+export type LogRecord<Body = Uint8Array> =
+  | { readonly type: 'append'; readonly message: RecoveredMessage<Body> }
   | { readonly type: 'remove'; readonly seqs: readonly number[] }
   /**
    * Every message appended in `segment` is removed except those in the inclusive seq
@@ -188,9 +189,12 @@ function readDoubles(payload: Buffer, from: number, count: number): number[] {
 /**
  * The record in a checksummed payload, or why it is malformed. `ownsBuffer`: the payload was
  * decoded into its own memory, so a message body may stay a view of it; else it is copied, so a
- * live message does not pin a whole segment file in memory.
+ * live message does not pin a whole segment file (or a reused scratch buffer) in memory.
+ * `asText`: the body becomes its text at once, with no copy of its bytes at all.
  */
-export function decodePayload(payload: Buffer, ownsBuffer: boolean): LogRecord | string {
+export function decodePayload(payload: Buffer, ownsBuffer: boolean): LogRecord | string;
+export function decodePayload(payload: Buffer, ownsBuffer: boolean, asText: boolean): LogRecord<RecoveredBody> | string;
+export function decodePayload(payload: Buffer, ownsBuffer: boolean, asText = false): LogRecord<RecoveredBody> | string {
   if (payload.length === 0) return 'empty record';
   const type = payload.readUInt8(0);
   switch (type) {
@@ -205,7 +209,7 @@ export function decodePayload(payload: Buffer, ownsBuffer: boolean): LogRecord |
       const key = hasKey ? utf8(payload.subarray(fixed, fixed + keyLength)) : undefined;
       if (hasKey && key === undefined) return 'append record key is not UTF-8';
       const view = payload.subarray(fixed + keyLength);
-      const body = ownsBuffer ? new Uint8Array(view.buffer, view.byteOffset, view.length) : new Uint8Array(view);
+      const body = asText ? { text: view.toString('utf8'), bytes: view.length } : ownsBuffer ? new Uint8Array(view.buffer, view.byteOffset, view.length) : new Uint8Array(view);
       return { type: 'append', message: key === undefined ? { seq, enqueuedAt, body } : { seq, enqueuedAt, key, body } };
     }
     case RecordType.Remove: {

@@ -6,7 +6,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { StoredMessage } from '../engine.js';
+import type { RecoveredBody, RecoveredMessage } from '../engine.js';
 import type { DamagedRange, SegmentScan } from './format.js';
 import { SEGMENT_MAGIC, SEGMENT_MAGIC_V1, scanSegment, segmentFileName, segmentIdOf } from './format.js';
 import type { SegmentInfo } from './ledger.js';
@@ -34,7 +34,7 @@ export interface QueueScan {
   readonly dir: string;
   readonly ledger: SegmentLedger;
   /** Live messages by seq, in the order they were appended. */
-  readonly messages: Map<number, StoredMessage>;
+  readonly messages: Map<number, RecoveredMessage<RecoveredBody>>;
   /** Every idempotency key the segments still record, with its latest enqueue time. */
   readonly keys: Map<string, number>;
   /** Above every seq ever appended, as far as the log still shows. */
@@ -65,11 +65,14 @@ export async function segmentIds(dir: string): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
-/** Reads every segment of `dir` in order and rebuilds the state they describe. Changes nothing. */
-export async function scanQueueDir(dir: string): Promise<QueueScan> {
+/**
+ * Reads every segment of `dir` in order and rebuilds the state they describe. Changes nothing.
+ * `bodiesAsText`: message bodies as text (format.ts scanSegment), else as copies of their bytes.
+ */
+export async function scanQueueDir(dir: string, bodiesAsText = false): Promise<QueueScan> {
   const ids = await segmentIds(dir);
   const ledger = new SegmentLedger();
-  const messages = new Map<number, StoredMessage>();
+  const messages = new Map<number, RecoveredMessage<RecoveredBody>>();
   const keys = new Map<string, number>();
   let seqFloor = 0;
   const reports: SegmentReport[] = [];
@@ -82,7 +85,7 @@ export async function scanQueueDir(dir: string): Promise<QueueScan> {
     if ((keys.get(key) ?? -Infinity) < at) keys.set(key, at);
   };
 
-  const apply = (segment: SegmentInfo, record: LogRecord): void => {
+  const apply = (segment: SegmentInfo, record: LogRecord<RecoveredBody>): void => {
     switch (record.type) {
       case 'append': {
         const { message } = record;
@@ -127,7 +130,7 @@ export async function scanQueueDir(dir: string): Promise<QueueScan> {
     const bytes = await readFile(file);
     const isNewest = index === ids.length - 1;
     const segment = ledger.addSegment(id, bytes.length, bytes.subarray(0, SEGMENT_MAGIC_V1.length).equals(SEGMENT_MAGIC_V1) ? 1 : 2);
-    const scan = scanSegment(bytes, id, (record) => apply(segment, record));
+    const scan = scanSegment(bytes, id, (record) => apply(segment, record), bodiesAsText);
     segment.removesInto.delete(id);
     // A file that proved not to be a segment of ours (no record of it was applied) stays out.
     const info = scan.version === undefined || scan.foreign !== undefined ? undefined : segment;

@@ -1,7 +1,7 @@
 import { mkdir, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MqError } from '../../errors.js';
-import type { FsyncPolicy, RecoveredState, StoredMessage } from '../engine.js';
+import type { FsyncPolicy, OpenOptions, RecoveredBody, RecoveredState, StoredMessage } from '../engine.js';
 import type { IoCounters } from './active-segment.js';
 import { ActiveSegment } from './active-segment.js';
 import { describeError, storageError } from './errors.js';
@@ -87,9 +87,9 @@ export class SegmentedLog {
 
   constructor(private readonly config: SegmentedLogConfig) {}
 
-  async open(): Promise<RecoveredState> {
+  async open(options: OpenOptions = {}): Promise<RecoveredState<RecoveredBody>> {
     await mkdir(this.config.dir, { recursive: true });
-    const scan = await scanQueueDir(this.config.dir);
+    const scan = await scanQueueDir(this.config.dir, options.bodiesAsText === true);
     const { cutTail } = await reportDamage(scan, this.counters, this.config.logger);
     this.ledger = scan.ledger;
     // The clock keeps ids unique even after every segment that showed the old ones was deleted.
