@@ -1,26 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@streampy/testing';
+import { isAlive, launch, waitFor, type Running } from '@streampy/testing';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 /** Generous: the machine is shared; a run that takes this long is broken, not slow. */
 const RUN_DEADLINE_MS = 25_000;
-
-interface Finished {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-interface Running {
-  readonly process: ChildProcess;
-  readonly finished: Promise<Finished>;
-  stdout(): string;
-  stderr(): string;
-}
 
 interface Summary {
   rounds: number;
@@ -43,39 +28,8 @@ afterEach(() => {
   started.clear();
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw error;
-  }
-}
-
-function launch(command: string, args: string[], cwd = REPO_ROOT): Running {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid !== undefined) started.add(child.pid);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const finished = new Promise<Finished>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} still running after ${RUN_DEADLINE_MS} ms; stderr: ${stderr.slice(-2000)}`));
-    }, RUN_DEADLINE_MS);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { process: child, finished, stdout: () => stdout, stderr: () => stderr };
-}
-
 function demo(args: string[]): Running {
-  return launch(process.execPath, [MAIN, ...args]);
+  return launch(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, deadlineMs: RUN_DEADLINE_MS, track: (pid) => started.add(pid) });
 }
 
 /** The JSON summary: the last stdout line that is an object (pnpm prints its own lines first). */
@@ -115,7 +69,7 @@ describe('pong-demo, as a real process with a real queue node and worker', () =>
   });
 
   it("runs through pnpm's start script with pnpm's literal -- in argv", async () => {
-    const run = await launch('pnpm', ['--filter', 'pong-demo', 'start', '--', '--duration', '2', '--json']).finished;
+    const run = await launch('pnpm', ['--filter', 'pong-demo', 'start', '--', '--duration', '2', '--json'], { cwd: REPO_ROOT, deadlineMs: RUN_DEADLINE_MS, track: (pid) => started.add(pid) }).finished;
     expect(run.code, run.stderr).toBe(0);
     const summary = summaryOf(run.stdout);
     expectAllDead(summary.pids);

@@ -1,3 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { basename } from 'node:path';
+
 /** Whether process `pid` still runs (signal 0 probes without touching it); other errors than "no such process" are thrown. */
 export function isAlive(pid: number): boolean {
   try {
@@ -7,4 +10,46 @@ export function isAlive(pid: number): boolean {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw error;
   }
+}
+
+/** How a process started with `launch` ended, with everything it printed. */
+export interface Finished {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A process started with `launch`: its output so far, and how it ends. */
+export interface Running {
+  readonly process: ChildProcess;
+  readonly finished: Promise<Finished>;
+  stdout(): string;
+  stderr(): string;
+}
+
+/**
+ * Starts `command args` in `cwd`, collecting its output; `track` learns its pid (so a test can
+ * kill what is left by PID). Killed, and `finished` rejected, when it outlives `deadlineMs`:
+ * a run that takes that long is broken, not slow.
+ */
+export function launch(command: string, args: readonly string[], options: { readonly cwd: string; readonly deadlineMs: number; readonly track?: (pid: number) => void }): Running {
+  const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) options.track?.(child.pid);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+  const finished = new Promise<Finished>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${basename(command)} ${args.join(' ')} still running after ${options.deadlineMs} ms; stderr: ${stderr.slice(-2000)}`));
+    }, options.deadlineMs);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { process: child, finished, stdout: () => stdout, stderr: () => stderr };
 }

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from '@streampy/testing';
+import { isAlive, launch, type Finished, type Running } from '@streampy/testing';
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -26,40 +25,11 @@ export function topologyFile(text: string, file = 'topology.yaml'): string {
   return path;
 }
 
-export interface Finished {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface Running {
-  readonly process: ChildProcess;
-  readonly finished: Promise<Finished>;
-  stdout(): string;
-  stderr(): string;
-}
+export type { Finished, Running };
 
 /** Runs `streampy-run ...args` from the repository root; killed after `deadlineMs`. */
 export function run(args: readonly string[], deadlineMs = 90_000): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid !== undefined) pids.add(child.pid);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const finished = new Promise<Finished>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`streampy-run ${args.join(' ')} still running after ${deadlineMs} ms; stderr: ${stderr.slice(-2000)}`));
-    }, deadlineMs);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { process: child, finished, stdout: () => stdout, stderr: () => stderr };
+  return launch(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, deadlineMs, track: (pid) => pids.add(pid) });
 }
 
 /** The JSON lines of a run's stdout, by their `event`. */
