@@ -24,8 +24,11 @@ export const ERROR_CODES = {
   ERR_FULL: `the node answered ERR FULL: ${WIRE_ERROR_CODES.FULL}`,
   ERR_UNKNOWN_LEASE: `the node answered ERR UNKNOWN_LEASE: ${WIRE_ERROR_CODES.UNKNOWN_LEASE}`,
   ERR_INTERNAL: `the node answered ERR INTERNAL: ${WIRE_ERROR_CODES.INTERNAL}`,
+  ERR_UNAVAILABLE: `the node answered ERR UNAVAILABLE: ${WIRE_ERROR_CODES.UNAVAILABLE}`,
   // Callers and lifecycles (client, mq, worker, chaos)
   ERR_TIMEOUT: 'no reply arrived for any attempt of a request',
+  ERR_UNREACHABLE: 'the operating system reported the node unreachable (ICMP port or host unreachable: nothing listens there)',
+  ERR_DATAGRAM_TOO_LARGE: 'the operating system refused to send a datagram this large (EMSGSIZE; macOS caps UDP datagrams at 9216 bytes unless net.inet.udp.maxdgram is raised)',
   ERR_CLOSED: 'the object is closed (a closed client, a closed storage engine)',
   ERR_ENGINE_STATE: 'a storage engine was used out of order: written before open(), or opened twice (a programming error)',
   ERR_UNSUPPORTED: 'the request cannot be expressed in the protocol in use (the seed protocol has no ids, queues or newer verbs)',

@@ -10,6 +10,7 @@ export const WIRE_ERROR_CODES = {
   FULL: 'a bound is reached (queue messages or bytes, a queue key table, the node memory budget): backpressure, retry later',
   UNKNOWN_LEASE: 'the lease token is not held: already acked, expired or never issued',
   INTERNAL: 'the node failed to carry out a valid request (e.g. storage error)',
+  UNAVAILABLE: 'the store behind the queue (a NATS JetStream cluster) cannot be reached or has no quorum now: nothing was changed, retry later',
 } as const;
 
 export type WireErrorCode = keyof typeof WIRE_ERROR_CODES;

@@ -216,7 +216,7 @@ describe('typed replies', () => {
 
 describe('wire error codes', () => {
   it('is one table, mapped to ERR_ codes', () => {
-    expect(Object.keys(WIRE_ERROR_CODES).sort()).toEqual(['BAD_FRAME', 'BAD_REQUEST', 'FULL', 'INTERNAL', 'TOO_LARGE', 'UNKNOWN_LEASE', 'UNKNOWN_VERB']);
+    expect(Object.keys(WIRE_ERROR_CODES).sort()).toEqual(['BAD_FRAME', 'BAD_REQUEST', 'FULL', 'INTERNAL', 'TOO_LARGE', 'UNAVAILABLE', 'UNKNOWN_LEASE', 'UNKNOWN_VERB']);
     expect(errorCodeOf('FULL')).toBe('ERR_FULL');
     expect(isWireErrorCode('FULL')).toBe(true);
     expect(isWireErrorCode('toString')).toBe(false);
