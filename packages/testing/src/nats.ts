@@ -1,0 +1,325 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './wait.js';
+
+/**
+ * Real nats-server processes for integration tests (Debian's nats-server 2.9, `apt-get install
+ * nats-server`): JetStream on, a temporary file store, loopback only, ports the OS found free.
+ */
+
+/** Debian installs it outside a normal user's PATH, hence the fallback. */
+const DEBIAN_PATH = '/usr/sbin/nats-server';
+/** Attempts when a port picked free was taken by someone else before the server bound it. */
+const PORT_ATTEMPTS = 5;
+/** How long a server may take to be ready; long because the test machine is shared, never an assertion on speed. */
+const READY_MS = 30_000;
+/** How much of a server's log is kept for error messages. */
+const LOG_TAIL = 8_000;
+
+/** The nats-server to run: $NATS_SERVER, else the one on PATH, else Debian's /usr/sbin one; undefined when there is none. */
+export function natsServerPath(): string | undefined {
+  const fromEnv = process.env.NATS_SERVER;
+  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined;
+  const which = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
+  const onPath = which.status === 0 ? which.stdout.trim() : '';
+  if (onPath) return onPath;
+  return existsSync(DEBIAN_PATH) ? DEBIAN_PATH : undefined;
+}
+
+/** Why the nats-server tests cannot run here, or undefined when they can. */
+export function natsServerMissing(): string | undefined {
+  if (natsServerPath()) return undefined;
+  return `nats-server is missing (apt-get install -y nats-server, or set NATS_SERVER=/path/to/nats-server)`;
+}
+
+/** One nats-server process the test controls. */
+export interface NatsHandle {
+  /** nats://127.0.0.1:<port> */
+  readonly url: string;
+  readonly port: number;
+  /** The monitoring port (`/healthz`, `/jsz`). */
+  readonly monitorPort: number;
+  /** Its JetStream store (the server's `-sd`). */
+  readonly dir: string;
+  /** The pid of the current process; a new one after `restart()`. */
+  readonly pid: number;
+  /** Whether the current process still runs. */
+  readonly running: boolean;
+  /** Sends `signal` (default SIGKILL: the crash case) and resolves once the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts it again on the same ports and store, resolving once it accepts clients with JetStream
+   * enabled. In a cluster that is before it has caught up: await `healthy()` for that (which needs a
+   * quorum, so restart every server first when several are down).
+   */
+  restart(): Promise<void>;
+  /** Resolves once `/healthz` says ok: JetStream is current with its meta leader, streams caught up. */
+  healthy(timeoutMs?: number): Promise<void>;
+  /** Stops the process (SIGTERM, then SIGKILL) and removes the store unless the caller gave it. */
+  stop(): Promise<void>;
+}
+
+/** Servers routed to each other on loopback, JetStream clustered. */
+export interface NatsClusterHandle {
+  readonly urls: readonly string[];
+  /** The urls, comma-joined: what `streampy-mq --nats` takes. */
+  readonly url: string;
+  readonly servers: readonly NatsHandle[];
+  /** Resolves once every running server is healthy (a meta leader elected, every stream current). */
+  healthy(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartNatsOptions {
+  /** The JetStream store; a temporary directory (removed on stop) when not given. */
+  readonly dir?: string;
+}
+
+/** Children still running, killed if the test process exits without stopping them. */
+const live = new Set<ChildProcess>();
+let exitHook = false;
+function track(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const orphan of live) orphan.kill('SIGKILL');
+  });
+}
+
+/** Distinct ports that were free a moment ago: bound together on port 0 (so they differ), then released. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((server) => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') throw new Error('no port from listen(0)');
+      return address.port;
+    });
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+}
+
+/** The ports of one server: clients, monitoring, and (in a cluster) routes. */
+interface Ports {
+  readonly client: number;
+  readonly monitor: number;
+  readonly cluster?: number;
+}
+
+/** How to start one server; the same every time it is (re)started. */
+interface ServerSpec {
+  readonly binary: string;
+  readonly ports: Ports;
+  readonly dir: string;
+  readonly ownDir: boolean;
+  /** Extra arguments (cluster name, routes). */
+  readonly extra: readonly string[];
+}
+
+function serverArgs(spec: ServerSpec): string[] {
+  const { ports } = spec;
+  // -a binds clients and (by default) monitoring to loopback; the cluster listen address says so itself.
+  const args = ['-a', '127.0.0.1', '-p', String(ports.client), '-m', String(ports.monitor), '-js', '-sd', spec.dir];
+  if (ports.cluster !== undefined) args.push('--cluster', `nats://127.0.0.1:${ports.cluster}`);
+  return [...args, ...spec.extra];
+}
+
+/** Thrown when a port picked free was taken before the server bound it: the caller picks others. */
+class PortTaken extends Error {}
+
+/** Monitoring status of `path` (`/healthz`...): the HTTP status, or 0 when not answering yet. */
+async function monitorStatus(port: number, path: string): Promise<number> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return 0;
+  }
+}
+
+class NatsServer implements NatsHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly monitorPort: number;
+  readonly dir: string;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #log = '';
+  #stopped = false;
+
+  constructor(readonly spec: ServerSpec) {
+    this.port = spec.ports.client;
+    this.monitorPort = spec.ports.monitor;
+    this.url = `nats://127.0.0.1:${this.port}`;
+    this.dir = spec.dir;
+  }
+
+  get pid(): number {
+    return this.#child?.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  /** The end of what the server logged, for error messages. */
+  get log(): string {
+    return this.#log;
+  }
+
+  /** Spawns the process and resolves once it answers clients (PortTaken when its ports were taken). */
+  async launch(): Promise<void> {
+    if (this.#stopped) throw new Error(`nats-server on ${this.port} was stopped; start a new one`);
+    if (this.running) throw new Error(`nats-server on ${this.port} is already running (pid ${this.pid})`);
+    this.#log = '';
+    const child = spawn(this.spec.binary, serverArgs(this.spec), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    track(child);
+    const keep = (chunk: Buffer): void => {
+      this.#log = (this.#log + chunk.toString('utf8')).slice(-LOG_TAIL);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    await spawned;
+    await waitFor(
+      async () => {
+        if (!this.running) {
+          if (/address already in use/i.test(this.#log)) throw new PortTaken(this.#log);
+          throw new Error(`nats-server exited while starting (code ${child.exitCode}, signal ${child.signalCode}): ${this.#log}`);
+        }
+        // js-enabled-only: up and JetStream on, without waiting for a quorum (see restart()).
+        return (await monitorStatus(this.monitorPort, '/healthz?js-enabled-only=true')) === 200;
+      },
+      { timeoutMs: READY_MS, intervalMs: 25, what: `nats-server on port ${this.port} to accept clients` },
+    ).catch(async (error: unknown) => {
+      if (this.running) await this.kill();
+      throw error;
+    });
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (!this.running) return;
+    this.#child?.kill(signal);
+    await this.#exited;
+  }
+
+  restart(): Promise<void> {
+    return this.launch();
+  }
+
+  async healthy(timeoutMs = READY_MS): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!this.running) throw new Error(`nats-server on ${this.port} is not running: ${this.#log}`);
+        return (await monitorStatus(this.monitorPort, '/healthz')) === 200;
+      },
+      { timeoutMs, intervalMs: 50, what: `nats-server on port ${this.port} to be healthy (JetStream current)` },
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.running) {
+      this.#child?.kill('SIGTERM');
+      // A clean shutdown flushes the store; a server that hangs in it is killed.
+      const hung = setTimeout(() => this.#child?.kill('SIGKILL'), 5_000);
+      await this.#exited;
+      clearTimeout(hung);
+    }
+    if (this.spec.ownDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function requireBinary(): string {
+  const binary = natsServerPath();
+  if (!binary) throw new Error(natsServerMissing());
+  return binary;
+}
+
+function tempStore(label: string): string {
+  return mkdtempSync(join(tmpdir(), `streampy-nats-${label}-`));
+}
+
+/** One JetStream-enabled nats-server on loopback, on free ports, with a temporary store unless `dir` is given. */
+export async function startNats(options: StartNatsOptions = {}): Promise<NatsHandle> {
+  const binary = requireBinary();
+  const dir = options.dir ?? tempStore('single');
+  for (let attempt = 1; ; attempt++) {
+    const [client = 0, monitor = 0] = await freePorts(2);
+    const server = new NatsServer({ binary, ports: { client, monitor }, dir, ownDir: options.dir === undefined, extra: [] });
+    try {
+      await server.launch();
+      return server;
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt >= PORT_ATTEMPTS) {
+        await server.stop();
+        throw error;
+      }
+    }
+  }
+}
+
+/** `size` servers routed on loopback, one JetStream domain; resolves once a meta leader is elected and all are current. */
+export async function startNatsCluster(size = 3): Promise<NatsClusterHandle> {
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`cluster size must be a positive integer, got ${size}`);
+  const binary = requireBinary();
+  const name = `streampy-${process.pid}-${Date.now().toString(36)}`;
+  for (let attempt = 1; ; attempt++) {
+    const ports = await freePorts(size * 3);
+    const routeUrls = Array.from({ length: size }, (_, i) => `nats://127.0.0.1:${ports[i * 3 + 2]}`);
+    const servers = Array.from({ length: size }, (_, i) => {
+      const own: Ports = { client: ports[i * 3] ?? 0, monitor: ports[i * 3 + 1] ?? 0, cluster: ports[i * 3 + 2] ?? 0 };
+      const routes = routeUrls.filter((_, j) => j !== i).join(',');
+      const extra = ['--server_name', `n${i + 1}`, '--cluster_name', name, ...(routes ? ['--routes', routes] : [])];
+      return new NatsServer({ binary, ports: own, dir: tempStore(`n${i + 1}`), ownDir: true, extra });
+    });
+    const cluster = new NatsCluster(servers);
+    try {
+      await Promise.all(servers.map((server) => server.launch()));
+      await cluster.healthy();
+      return cluster;
+    } catch (error) {
+      await cluster.stop();
+      if (!(error instanceof PortTaken) || attempt >= PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+class NatsCluster implements NatsClusterHandle {
+  readonly urls: readonly string[];
+  readonly url: string;
+
+  constructor(readonly servers: readonly NatsServer[]) {
+    this.urls = servers.map((server) => server.url);
+    this.url = this.urls.join(',');
+  }
+
+  async healthy(timeoutMs = READY_MS): Promise<void> {
+    await Promise.all(this.servers.filter((server) => server.running).map((server) => server.healthy(timeoutMs)));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.stop()));
+  }
+}
