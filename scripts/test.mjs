@@ -58,8 +58,9 @@ async function tests() {
 }
 
 /**
- * The tests use two programs from the system: python3 (the seed prototype's fixtures) and
- * Debian's chromium (the web view, driven by playwright-core, which never downloads a browser).
+ * The tests use three programs from the system: python3 (the seed prototype's fixtures),
+ * Debian's chromium (the web view, driven by playwright-core, which never downloads a browser)
+ * and Debian's nats-server (the JetStream backend's servers; Debian puts it in /usr/sbin).
  * As root with apt-get (CI, a fresh machine) the missing ones are installed; otherwise the
  * tests that need them say they were skipped, and this says how to install them.
  */
@@ -68,6 +69,8 @@ function systemPackages() {
   const missing = [];
   if (spawnSync('python3', ['--version'], { stdio: 'ignore' }).status !== 0) missing.push('python3');
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+  const natsServer = process.env.NATS_SERVER || '/usr/sbin/nats-server';
+  if (!existsSync(natsServer) && spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status !== 0) missing.push('nats-server');
   if (missing.length === 0) return;
   const root = process.getuid?.() === 0;
   const apt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
