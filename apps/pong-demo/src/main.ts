@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createRequire } from 'node:module';
-import { createLogger, onShutdownSignal, runCli } from '@streampy/runtime';
+import { createLogger, onStopRequest, runCli } from '@streampy/runtime';
 import { guardChildren, startWebView, type RunningTopology, type WebView } from '@streampy/topology';
 import { playPong, type Snapshot } from './game.js';
 import { HELP, parseCommand } from './options.js';
@@ -28,10 +28,10 @@ async function main(): Promise<number> {
   const track = guardChildren(PROGRAM);
   const stopper = new AbortController();
   let stopping = false;
-  const removeSignalHandlers = onShutdownSignal((signal) => {
+  const removeStopHandlers = onStopRequest((reason) => {
     stopping = true;
     screen?.close();
-    logger.info('stopping', { signal });
+    logger.info('stopping', { reason });
     if (screen) process.stderr.write('\nstopping: worker first, then counting the balls...\n');
     stopper.abort();
   });
@@ -63,7 +63,7 @@ async function main(): Promise<number> {
   } finally {
     stopping = true;
     screen?.close();
-    removeSignalHandlers();
+    removeStopHandlers();
     await web?.close();
   }
 }

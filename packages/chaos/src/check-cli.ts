@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { choiceFlag, createLogger, integerFlag, logLevelFlag, onShutdownSignal, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
+import { choiceFlag, createLogger, integerFlag, logLevelFlag, onStopRequest, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { runCheck, type CheckOptions } from './check.js';
 import { formatCheckReport } from './report.js';
 import { isGuarantee, judge } from './verdict.js';
@@ -72,7 +72,7 @@ async function main({ values }: CommandLine<typeof OPTIONS>): Promise<number> {
   const level = logLevelFlag('log-level', values['log-level'], 'warn');
 
   const abort = new AbortController();
-  onShutdownSignal(() => abort.abort());
+  onStopRequest(() => abort.abort());
   const options: Mutable<CheckOptions> = {
     source: values.source,
     sink: values.sink,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createLogger, formatHostPort, integerFlag, logLevelFlag, onShutdownSignal, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
+import { createLogger, formatHostPort, integerFlag, logLevelFlag, onStopRequest, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { faultFlagOptions, faultSpecsFromFlags } from './cli-common.js';
 import { describeFaults } from './faults.js';
 import { createFaultProxy } from './proxy.js';
@@ -68,8 +68,8 @@ async function main({ values }: CommandLine<typeof OPTIONS>): Promise<number> {
   process.stdout.write(`streampy-proxy listening on ${formatHostPort(proxy.address)} -> ${formatHostPort(proxy.target)}\n`);
 
   await new Promise<void>((resolveStop) => {
-    onShutdownSignal((signal) => {
-      logger.info('stopping', { signal });
+    onStopRequest((reason) => {
+      logger.info('stopping', { reason });
       resolveStop();
     });
   });

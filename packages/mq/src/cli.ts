@@ -7,7 +7,7 @@ import {
   hostPortFlag,
   integerFlag,
   logLevelFlag,
-  onShutdownSignal,
+  onStopRequest,
   runCommand,
   startMetricsServer,
   type CommandLine,
@@ -163,9 +163,9 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
   const node = await createQueueNode(options).catch((error: unknown) => {
     throw error instanceof MqError && error.code === 'ERR_BAD_OPTION' ? new UsageError(error.message) : error;
   });
-  // Listening for signals before saying so: a script that signals on seeing the line must not
-  // find the default handler still in place. A second signal while stopping exits at once.
-  const stopped = new Promise<void>((resolve) => onShutdownSignal(() => resolve()));
+  // Listening for stop requests (signals, or the IPC stop message) before saying so: a script
+  // that signals on seeing the line must not find the default handler still in place.
+  const stopped = new Promise<void>((resolve) => onStopRequest(() => resolve()));
   const metrics =
     metricsAddress === undefined || latency === undefined
       ? undefined

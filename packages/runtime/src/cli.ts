@@ -37,25 +37,6 @@ export function runCli(program: string, main: () => Promise<number | void>): voi
   );
 }
 
-/**
- * Calls `stop` once on the first SIGINT or SIGTERM; a second signal exits at once.
- * Returns a function that removes the handlers.
- */
-export function onShutdownSignal(stop: (signal: NodeJS.Signals) => void): () => void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    stop(signal);
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
-}
-
 /** The `version` of the package.json at `packageJsonUrl`, for `--version`. */
 export function packageVersion(packageJsonUrl: URL): string {
   return (JSON.parse(readFileSync(packageJsonUrl, 'utf8')) as { version: string }).version;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { safeFileNamePart } from './file-name.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -16,7 +17,7 @@ export interface LoggerOptions {
   readonly format?: 'json' | 'pretty';
   /** Where lines go; default stderr. */
   readonly stream?: NodeJS.WritableStream;
-  /** Also write JSON lines to `<dir>/<name>.<uuid>.log`, one file per node as the prototype did. */
+  /** Also write JSON lines to `<dir>/<name>.<uuid>.log` (the name made safe by `safeFileNamePart`), one file per node as the prototype did. */
   readonly dir?: string;
 }
 
@@ -63,7 +64,8 @@ export function createLogger(options: LoggerOptions): Logger {
   let fileStream: WriteStream | undefined;
   if (options.dir !== undefined) {
     mkdirSync(options.dir, { recursive: true });
-    file = join(options.dir, `${options.name}.${randomUUID()}.log`);
+    // The name may hold an IPv6 address (`MQ.::1-10000`): made safe for every OS's file names.
+    file = join(options.dir, `${safeFileNamePart(options.name)}.${randomUUID()}.log`);
     fileStream = createWriteStream(file, { flags: 'a' });
   }
   const write = (lvl: LogLevel, event: string, fields?: LogFields): void => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { describeFaults } from '@streampy/chaos';
-import { UsageError, createLogger, integerFlag, logLevelFlag, onShutdownSignal, runCommand, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
+import { UsageError, createLogger, integerFlag, logLevelFlag, onStopRequest, runCommand, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { checkTopology, type TopologyCheckResult } from './check.js';
 import { TopologyError } from './errors.js';
 import { loadTopology } from './file.js';
@@ -133,8 +133,8 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
   const logger = createLogger({ name: PROGRAM, level: logLevel });
   const track = guardChildren(PROGRAM);
   const stopper = new AbortController();
-  const removeSignalHandlers = onShutdownSignal((signal) => {
-    logger.info('stopping', { signal });
+  const removeStopHandlers = onStopRequest((reason) => {
+    logger.info('stopping', { reason });
     stopper.abort();
   });
   const startMs = performance.now();
@@ -188,7 +188,7 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
     );
     return check !== undefined && !check.verdict.held ? 1 : summary.failed.length > 0 ? 1 : 0;
   } finally {
-    removeSignalHandlers();
+    removeStopHandlers();
     await logger.close();
   }
 }

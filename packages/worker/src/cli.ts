@@ -6,7 +6,7 @@ import {
   hostPortFlag,
   integerFlag,
   logLevelFlag,
-  onShutdownSignal,
+  onStopRequest,
   parseHostPort,
   runCommand,
   startMetricsServer,
@@ -191,8 +191,8 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
   const stopTimeoutMs = integerFlag('stop-timeout-ms', values['stop-timeout-ms'], 0) ?? 15_000;
   let stopDeadline: NodeJS.Timeout | undefined;
   let deadlinePassed = false;
-  const removeHandlers = onShutdownSignal((signal) => {
-    logger.info('stopping', { signal });
+  const removeHandlers = onStopRequest((reason) => {
+    logger.info('stopping', { reason });
     void worker.stop();
     // A clean stop waits for the message in hand, but not forever: with its queue node gone
     // the put would be retried without end. Its lease, unacked, brings it back instead.
