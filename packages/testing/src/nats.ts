@@ -39,6 +39,8 @@ export function natsServerMissing(): string | undefined {
 export interface NatsHandle {
   /** nats://127.0.0.1:<port> */
   readonly url: string;
+  /** Its `server_name`: n1, n2, ... in a cluster, the names JetStream reports leaders by. */
+  readonly name: string;
   readonly port: number;
   /** The monitoring port (`/healthz`, `/jsz`). */
   readonly monitorPort: number;
@@ -70,6 +72,8 @@ export interface NatsClusterHandle {
   readonly servers: readonly NatsHandle[];
   /** Resolves once every running server is healthy (a meta leader elected, every stream current). */
   healthy(timeoutMs?: number): Promise<void>;
+  /** The server leading stream `name` (from a running server's `/jsz`), or undefined when none does (yet). */
+  streamLeader(name: string): Promise<NatsHandle | undefined>;
   stop(): Promise<void>;
 }
 
@@ -126,6 +130,7 @@ interface ServerSpec {
   readonly ports: Ports;
   readonly dir: string;
   readonly ownDir: boolean;
+  readonly name: string;
   /** Extra arguments (cluster name, routes). */
   readonly extra: readonly string[];
 }
@@ -133,7 +138,7 @@ interface ServerSpec {
 function serverArgs(spec: ServerSpec): string[] {
   const { ports } = spec;
   // -a binds clients and (by default) monitoring to loopback; the cluster listen address says so itself.
-  const args = ['-a', '127.0.0.1', '-p', String(ports.client), '-m', String(ports.monitor), '-js', '-sd', spec.dir];
+  const args = ['-a', '127.0.0.1', '-p', String(ports.client), '-m', String(ports.monitor), '-js', '-sd', spec.dir, '--server_name', spec.name];
   if (ports.cluster !== undefined) args.push('--cluster', `nats://127.0.0.1:${ports.cluster}`);
   return [...args, ...spec.extra];
 }
@@ -152,8 +157,19 @@ async function monitorStatus(port: number, path: string): Promise<number> {
   }
 }
 
+/** A monitoring endpoint's JSON, or undefined when the server does not answer. */
+async function monitorJson<T>(port: number, path: string): Promise<T | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
+    return response.ok ? ((await response.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 class NatsServer implements NatsHandle {
   readonly url: string;
+  readonly name: string;
   readonly port: number;
   readonly monitorPort: number;
   readonly dir: string;
@@ -166,6 +182,7 @@ class NatsServer implements NatsHandle {
     this.port = spec.ports.client;
     this.monitorPort = spec.ports.monitor;
     this.url = `nats://127.0.0.1:${this.port}`;
+    this.name = spec.name;
     this.dir = spec.dir;
   }
 
@@ -267,7 +284,7 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsHan
   const dir = options.dir ?? tempStore('single');
   for (let attempt = 1; ; attempt++) {
     const [client = 0, monitor = 0] = await freePorts(2);
-    const server = new NatsServer({ binary, ports: { client, monitor }, dir, ownDir: options.dir === undefined, extra: [] });
+    const server = new NatsServer({ binary, ports: { client, monitor }, dir, ownDir: options.dir === undefined, name: 'n1', extra: [] });
     try {
       await server.launch();
       return server;
@@ -291,8 +308,8 @@ export async function startNatsCluster(size = 3): Promise<NatsClusterHandle> {
     const servers = Array.from({ length: size }, (_, i) => {
       const own: Ports = { client: ports[i * 3] ?? 0, monitor: ports[i * 3 + 1] ?? 0, cluster: ports[i * 3 + 2] ?? 0 };
       const routes = routeUrls.filter((_, j) => j !== i).join(',');
-      const extra = ['--server_name', `n${i + 1}`, '--cluster_name', name, ...(routes ? ['--routes', routes] : [])];
-      return new NatsServer({ binary, ports: own, dir: tempStore(`n${i + 1}`), ownDir: true, extra });
+      const extra = ['--cluster_name', name, ...(routes ? ['--routes', routes] : [])];
+      return new NatsServer({ binary, ports: own, dir: tempStore(`n${i + 1}`), ownDir: true, name: `n${i + 1}`, extra });
     });
     const cluster = new NatsCluster(servers);
     try {
@@ -319,7 +336,21 @@ class NatsCluster implements NatsClusterHandle {
     await Promise.all(this.servers.filter((server) => server.running).map((server) => server.healthy(timeoutMs)));
   }
 
+  async streamLeader(name: string): Promise<NatsHandle | undefined> {
+    const witness = this.servers.find((server) => server.running);
+    if (!witness) return undefined;
+    const detail = await monitorJson<Jsz>(witness.monitorPort, '/jsz?streams=true');
+    const streams = detail?.account_details?.flatMap((account) => account.stream_detail ?? []) ?? [];
+    const leader = streams.find((stream) => stream.name === name)?.cluster?.leader;
+    return this.servers.find((server) => server.name === leader);
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.servers.map((server) => server.stop()));
   }
+}
+
+/** The part of `/jsz?streams=true` that names stream leaders. */
+interface Jsz {
+  readonly account_details?: readonly { readonly stream_detail?: readonly { readonly name: string; readonly cluster?: { readonly leader?: string } }[] }[];
 }
