@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { basename } from 'node:path';
 
 /** Whether process `pid` still runs (signal 0 probes without touching it); other errors than "no such process" are thrown. */
@@ -31,10 +32,17 @@ export interface Running {
 /**
  * Starts `command args` in `cwd`, collecting its output; `track` learns its pid (so a test can
  * kill what is left by PID). Killed, and `finished` rejected, when it outlives `deadlineMs`:
- * a run that takes that long is broken, not slow.
+ * a run that takes that long is broken, not slow. With `ipc`, it gets an IPC channel, so a test
+ * can stop it gracefully on every OS (runtime's `requestStop(running.process)`).
  */
-export function launch(command: string, args: readonly string[], options: { readonly cwd: string; readonly deadlineMs: number; readonly track?: (pid: number) => void }): Running {
-  const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function launch(
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd: string; readonly deadlineMs: number; readonly track?: (pid: number) => void; readonly ipc?: boolean },
+): Running {
+  // A fourth stdio entry is the IPC channel, or nothing; node's types only know 3-entry tuples.
+  const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', options.ipc === true ? 'ipc' : 'ignore'];
+  const child = spawn(command, args, { cwd: options.cwd, stdio }) as ChildProcessByStdio<null, Readable, Readable>;
   if (child.pid !== undefined) options.track?.(child.pid);
   let stdout = '';
   let stderr = '';
