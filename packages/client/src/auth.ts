@@ -1,5 +1,5 @@
 import { AUTH_FAILURES, createAuthenticator, loadKeyFile, newAuthFailureCounts, type AuthFailureCounts, type Authenticator, type Clock, type Keyring } from '@streampy/runtime';
-import type { Transport } from './transport.js';
+import type { Transport, TransportFault } from './transport.js';
 
 /**
  * A transport that signs every datagram it sends (an AUTH frame first, role `request`) and
@@ -26,6 +26,8 @@ export function authenticatedTransport(inner: Transport, authenticator: Authenti
         if (verdict.ok) handler(verdict.rest);
         else failures[verdict.reason]++;
       }),
+    // A too-large datagram comes back with its AUTH frame first, which the correlator skips.
+    ...(inner.onFault === undefined ? {} : { onFault: (handler: (fault: TransportFault) => void) => inner.onFault?.(handler) }),
     hold: (held) => inner.hold(held),
     close: () => inner.close(),
   };

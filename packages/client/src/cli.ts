@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-import { encodeText, isSeedForm, parseReply, parseRequest, type Request } from '@streampy/codec';
+import { encodeText } from '@streampy/codec';
 import { UsageError, formatHostPort, integerFlag, loadKeyFile, parseHostPort, runCommand, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
 import { ClientError } from './errors.js';
+import { replyJson } from './json.js';
 import { exchangeRaw } from './raw.js';
 
 const PROGRAM = 'streampy-client';
@@ -14,39 +15,25 @@ Seed commands get the seed's replies: PUT:ping, GET, SIZE. Typed commands too:
 
 Options:
   --timeout MS   wait per attempt (default 1000)
-  --retries N    extra attempts after a timeout, same frame (default 2)
+  --retries N    extra attempts after a timeout or an unreachable report, same
+                 frame (default 2)
   --auth-key-file FILE
                  sign the request and check the reply with the keys in FILE
                  ("<key id> <64 hex digits>" per line; the first signs)
-  --json         print {"sent", "reply", "ms", "error"?} as one JSON line
+  --json         print one JSON line: {"sent", "kind", "id"?, "reply", "ms", "error"?}
+                 where "reply" is a JSON value: PUT {"bytes", "duplicate"}; GET the
+                 message, or null when empty; GET max=N an array of messages; SIZE a
+                 number; RESERVE an array of {"token", "deliveries", "body"}; ACK, NACK,
+                 EXTEND true; STATS the node's counters as an object. Messages are
+                 strings, or {"base64"} when not UTF-8. No reply or an ERR reply:
+                 "reply": null and "error": {"code", "message"}
   --verbose      also print what was sent on stderr
   -h, --help     show this help
   -v, --version  show the version
 
 Exit status: 0 a reply (an empty GET reply prints an empty line, "(empty)" on stderr),
-1 no reply or an ERR reply, 2 usage error. Put -- before words that start with -.`;
-
-
-
-/**
- * The error code of an `ERR` reply to `sent`, or undefined for any other reply; both read by the
- * codec. A command that does not parse has no seed form, so its reply is read as an extended one
- * (which verb stands in does not matter there: the status word decides).
- */
-function errorReplyCode(sent: Uint8Array, reply: Uint8Array): string | undefined {
-  let request: Request | undefined;
-  try {
-    request = parseRequest(sent);
-  } catch {
-    request = undefined;
-  }
-  try {
-    const parsed = parseReply(reply, request ?? { verb: 'STATS' }, request !== undefined && isSeedForm(request));
-    return parsed.kind === 'error' ? `ERR_${parsed.code}` : undefined;
-  } catch {
-    return undefined;
-  }
-}
+1 no reply, an ERR reply, a node the OS reports unreachable (at once, not after the
+timeout) or a datagram too large to send, 2 usage error. Put -- before words that start with -.`;
 
 const OPTIONS = {
   timeout: { type: 'string' },
@@ -85,15 +72,15 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
   }
   const reply = Buffer.from(result.reply).toString('utf8');
   const ms = Math.round(result.ms * 1000) / 1000;
-  const code = errorReplyCode(payload, result.reply);
-  const error = code === undefined ? undefined : { code, message: reply };
+  const read = replyJson(payload, result.reply);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ sent, reply, ms, ...(error === undefined ? {} : { error }) })}\n`);
+    const { kind, id, reply: value, error } = read;
+    process.stdout.write(`${JSON.stringify({ sent, kind, ...(id === undefined ? {} : { id }), reply: value, ms, ...(error === undefined ? {} : { error }) })}\n`);
   } else {
     process.stdout.write(`${reply}\n`);
     if (values.verbose) process.stderr.write(`reply after ${ms} ms (${result.attempts} attempt${result.attempts === 1 ? '' : 's'})\n`);
   }
-  if (error !== undefined) {
+  if (read.error !== undefined) {
     process.stderr.write(`${PROGRAM}: ${formatHostPort(address)} answered with an error: ${reply}\n`);
     return 1;
   }

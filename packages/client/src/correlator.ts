@@ -1,8 +1,8 @@
 import { DEFAULT_MAX_FRAME_BYTES, scanFrames } from '@streampy/codec';
 import type { Clock, HostPort, TimerHandle } from '@streampy/runtime';
-import { ClientClosedError, TimeoutError, type ClientError } from './errors.js';
+import { ClientClosedError, DatagramTooLargeError, TimeoutError, UnreachableError, type ClientError } from './errors.js';
 import { Group, Single, type Outstanding, type ReplyReader, type Settled } from './outstanding.js';
-import type { Transport } from './transport.js';
+import type { Transport, TransportFault } from './transport.js';
 
 /** The correlator's timers never hold the process open: the transport does, while requests are outstanding. */
 const UNREF = { unref: true } as const;
@@ -91,6 +91,7 @@ export class Correlator {
     this.#clock = options.clock;
     this.#timeoutHint = options.timeoutHint;
     this.#transport.onDatagram((datagram) => this.#onDatagram(datagram));
+    this.#transport.onFault?.((fault) => this.#onFault(fault));
   }
 
   get closed(): boolean {
@@ -216,6 +217,7 @@ export class Correlator {
 
   #sent(request: Outstanding, now: number): void {
     request.attempts++;
+    request.onWire = true;
     request.deadline = now + this.#timeoutMs;
     this.#deadlines.push(request);
     this.#deadlineAttempts.push(request.attempts);
@@ -229,7 +231,7 @@ export class Correlator {
     let head = this.#deadlineHead;
     while (head < queue.length) {
       const request = queue[head] as Outstanding;
-      if (request.settled || this.#deadlineAttempts[head] !== request.attempts) {
+      if (request.settled || !request.onWire || this.#deadlineAttempts[head] !== request.attempts) {
         head++;
         continue;
       }
@@ -238,7 +240,7 @@ export class Correlator {
         break;
       }
       head++;
-      this.#attemptTimedOut(request);
+      this.#attemptEnded(request, undefined);
     }
     if (head >= queue.length) {
       this.#deadlines = [];
@@ -253,9 +255,20 @@ export class Correlator {
     }
   }
 
-  #attemptTimedOut(request: Outstanding): void {
+  /**
+   * An attempt is over without a reply: at its deadline (`unreachable` undefined), or earlier,
+   * when the OS reported the node unreachable. Either way the request's retries decide what
+   * follows; the last attempt's outcome names the error.
+   */
+  #attemptEnded(request: Outstanding, unreachable: Error | undefined): void {
+    request.onWire = false;
+    if (unreachable !== undefined) request.unreachable++;
     if (request.attempts > request.retries) {
-      this.#fail(request, new TimeoutError(this.peer, request.label, request.attempts, this.#timeoutMs, this.#timeoutHint?.() ?? ''));
+      if (unreachable !== undefined) return this.#fail(request, new UnreachableError(this.peer, request.label, request.attempts, unreachable));
+      // An earlier attempt found nothing there and the last one silence: a node starting, or
+      // an OS that rate-limits its ICMP replies. Said, but a timeout it stays.
+      const earlier = request.unreachable === 0 ? '' : `; ${request.unreachable} of them reported unreachable by the operating system`;
+      this.#fail(request, new TimeoutError(this.peer, request.label, request.attempts, this.#timeoutMs, earlier + (this.#timeoutHint?.() ?? '')));
       return;
     }
     // Exponential backoff with equal jitter, so clients that lost the same node do not retry in step.
@@ -284,6 +297,37 @@ export class Correlator {
       if (request === undefined) continue;
       this.#byCounter.delete(counter);
       if (request.answer(payload, counter - request.first) === true) this.#finish(request);
+    }
+  }
+
+  /** What the OS reported below (see `TransportFault`). */
+  #onFault(fault: TransportFault): void {
+    if (this.#closed) return;
+    if (fault.kind === 'unreachable') {
+      // Not about one datagram: every attempt on the wire ends now, as its timeout would have
+      // ended it, and retries go on as after a timeout (a restarting node may take the next one).
+      const onWire = new Set<Outstanding>();
+      if (this.#current?.onWire === true) onWire.add(this.#current);
+      for (const request of this.#byCounter.values()) if (request.onWire) onWire.add(request);
+      for (const request of onWire) this.#attemptEnded(request, fault.cause);
+      return;
+    }
+    // Too large: the frames of the datagram never left, and no retry would send them. Which
+    // requests they belong to is read from the frames themselves (rare: no bookkeeping per send).
+    const refused = (request: Outstanding): DatagramTooLargeError => new DatagramTooLargeError(this.peer, request.label, fault.bytes, fault.cause);
+    const matching = this.#matching;
+    if (matching.kind === 'ordered') {
+      const request = this.#current;
+      if (request !== undefined && !request.settled && request.refuse(0, refused(request))) this.#finish(request);
+      return;
+    }
+    const datagram = fault.datagram instanceof Uint8Array ? fault.datagram : Buffer.concat(fault.datagram);
+    for (const payload of scanFrames(datagram, { maxFrameBytes: datagram.length }).frames) {
+      const counter = matching.counterOf(payload);
+      const request = counter < 0 ? undefined : this.#byCounter.get(counter);
+      if (request === undefined) continue;
+      this.#byCounter.delete(counter);
+      if (request.refuse(counter - request.first, refused(request))) this.#finish(request);
     }
   }
 

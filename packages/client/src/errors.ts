@@ -12,6 +12,8 @@ export type ClientErrorCode =
   | 'ERR_UNSUPPORTED'
   | 'ERR_INVALID_ARGUMENT'
   | 'ERR_REQUEST_TOO_LARGE'
+  | 'ERR_UNREACHABLE'
+  | 'ERR_DATAGRAM_TOO_LARGE'
   | `ERR_${WireErrorCode}`;
 
 /** Base class of every error `@streampy/client` raises. Branch on `code`, not on the message. */
@@ -37,6 +39,51 @@ export class TimeoutError extends ClientError {
     this.address = address;
     this.verb = verb;
     this.attempts = attempts;
+  }
+}
+
+/**
+ * The operating system reported the node unreachable (an ICMP port or host unreachable, seen as
+ * `ECONNREFUSED`, `EHOSTUNREACH`...) for the last of 1 + retries attempts: nothing listens there.
+ * Each such report ends an attempt at once instead of at its timeout, so this comes fast.
+ */
+export class UnreachableError extends ClientError {
+  override readonly name = 'UnreachableError';
+  /** The queue node that could not be reached. */
+  readonly address: HostPort;
+  readonly verb: string;
+  /** Datagrams sent for this request: 1 + retries. */
+  readonly attempts: number;
+
+  constructor(address: HostPort, verb: string, attempts: number, cause: Error) {
+    const errno = (cause as { code?: unknown }).code;
+    super(
+      'ERR_UNREACHABLE',
+      `${formatHostPort(address)} is unreachable: the operating system reported ${typeof errno === 'string' ? errno : cause.message} for ${verb} after ${attempts} attempt${attempts === 1 ? '' : 's'} (is a queue node running there?)`,
+      { cause },
+    );
+    this.address = address;
+    this.verb = verb;
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * The operating system refused to send a datagram this large (`EMSGSIZE`): no retry can help.
+ * macOS caps UDP datagrams at 9,216 bytes unless `net.inet.udp.maxdgram` is raised.
+ */
+export class DatagramTooLargeError extends ClientError {
+  override readonly name = 'DatagramTooLargeError';
+  /** The size of the datagram refused, bytes (several coalesced requests share one). */
+  readonly bytes: number;
+
+  constructor(address: HostPort, verb: string, bytes: number, cause: Error) {
+    super(
+      'ERR_DATAGRAM_TOO_LARGE',
+      `the operating system refused to send a ${bytes}-byte datagram to ${formatHostPort(address)} for ${verb} (EMSGSIZE): UDP over IPv4 carries at most 65507 bytes, and macOS only 9216 unless 'sudo sysctl -w net.inet.udp.maxdgram=65535' raises it`,
+      { cause },
+    );
+    this.bytes = bytes;
   }
 }
 

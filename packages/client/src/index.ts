@@ -11,7 +11,7 @@ export type {
   QueueOptions,
   ReserveOptions,
 } from './types.js';
-export { BadReplyError, ClientClosedError, ClientError, QueueFullError, RemoteError, TimeoutError } from './errors.js';
+export { BadReplyError, ClientClosedError, ClientError, DatagramTooLargeError, QueueFullError, RemoteError, TimeoutError, UnreachableError } from './errors.js';
 export type { ClientErrorCode } from './errors.js';
 export type { Delivery, Reply, Request } from '@streampy/codec';
 export type { HostPort } from '@streampy/runtime';

@@ -1,5 +1,5 @@
 import type { TimerHandle } from '@streampy/runtime';
-import { TimeoutError, type ClientError } from './errors.js';
+import { TimeoutError, UnreachableError, type ClientError } from './errors.js';
 
 /** What a reader returns for a reply frame that does not answer the request (ordered matching only). */
 export const NOT_MINE: unique symbol = Symbol('not-mine');
@@ -22,6 +22,10 @@ export abstract class Outstanding {
   attempts = 0;
   deadline = 0;
   settled = false;
+  /** An attempt is on the wire: sent, and neither answered, timed out nor reported unreachable yet. */
+  onWire = false;
+  /** Attempts the OS reported unreachable. */
+  unreachable = 0;
   backoff: TimerHandle | undefined = undefined;
 
   constructor(
@@ -39,6 +43,8 @@ export abstract class Outstanding {
   /** Takes the reply to frame `index`: true once the whole request is settled. */
   abstract answer(payload: Uint8Array, index: number): boolean | typeof NOT_MINE;
   abstract fail(error: ClientError): void;
+  /** Ends frame `index` with `error`, for good (the OS refused to send it): true once the whole request is settled. */
+  abstract refuse(index: number, error: ClientError): boolean;
 }
 
 export class Single<T, C> extends Outstanding {
@@ -69,6 +75,11 @@ export class Single<T, C> extends Outstanding {
 
   fail(error: ClientError): void {
     this.reject(error);
+  }
+
+  refuse(_index: number, error: ClientError): boolean {
+    this.reject(error);
+    return true;
   }
 }
 
@@ -105,9 +116,18 @@ export class Group<T, C> extends Outstanding {
     return true;
   }
 
+  refuse(index: number, error: ClientError): boolean {
+    if (this.results[index] !== undefined) return false;
+    this.results[index] = { status: 'rejected', reason: error };
+    if (--this.unanswered > 0) return false;
+    this.resolve(this.results as Settled<T>[]);
+    return true;
+  }
+
   fail(error: ClientError): void {
-    // A group times out as a whole: its unanswered frames fail, the answered keep their result.
-    if (!(error instanceof TimeoutError)) return this.reject(error);
+    // A group times out (or finds the node unreachable) as a whole: its unanswered frames fail,
+    // the answered keep their result.
+    if (!(error instanceof TimeoutError || error instanceof UnreachableError)) return this.reject(error);
     for (let i = 0; i < this.results.length; i++) this.results[i] ??= { status: 'rejected', reason: error };
     this.resolve(this.results as Settled<T>[]);
   }

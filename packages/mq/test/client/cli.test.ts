@@ -57,16 +57,34 @@ describe('streampy-client', () => {
     expect(result.stderr).toContain('answered with an error');
   });
 
-  it('--json prints sent, reply, ms and the error code when there is one', async () => {
-    const ok = await cli(address, '--json', 'SIZE');
-    expect(ok.code).toBe(0);
-    const parsed = JSON.parse(ok.stdout) as { sent: string; reply: string; ms: number; error?: unknown };
-    expect(parsed).toMatchObject({ sent: 'SIZE', reply: '0' });
-    expect(typeof parsed.ms).toBe('number');
-    expect(parsed.error).toBeUndefined();
+  it('--json prints each reply as a JSON value: numbers, objects, arrays of batches, STATS as an object', async () => {
+    const json = async (...words: string[]): Promise<Record<string, unknown>> => {
+      const result = await cli(address, '--json', '--', ...words);
+      expect(result.stdout.trim().split('\n'), words.join(' ')).toHaveLength(1);
+      return JSON.parse(result.stdout) as Record<string, unknown>;
+    };
+    await cli(address, 'GET', 'max=1000'); // whatever earlier tests left
+    const size = await json('SIZE');
+    expect(size).toMatchObject({ sent: 'SIZE', kind: 'size', reply: 0 });
+    expect(typeof size.ms).toBe('number');
+    expect(size.error).toBeUndefined();
+    expect(await json('#j1 PUT key=k-json:one')).toMatchObject({ kind: 'put', id: 'j1', reply: { bytes: 3, duplicate: false } });
+    expect(await json('#j2 PUT key=k-json:one')).toMatchObject({ kind: 'put', id: 'j2', reply: { bytes: 3, duplicate: true } });
+    for (const body of ['two', 'three', 'four']) await cli(address, `PUT:${body}`);
+    expect(await json('GET')).toMatchObject({ kind: 'message', reply: 'one' });
+    expect(await json('GET max=2')).toMatchObject({ kind: 'messages', reply: ['two', 'three'] });
+    const leased = await json('RESERVE max=5 lease=60000');
+    expect(leased).toMatchObject({ kind: 'leased', reply: [{ deliveries: 1, body: 'four' }] });
+    const [{ token }] = leased.reply as { token: string }[];
+    expect(await json(`ACK ${token}`)).toMatchObject({ kind: 'ok', reply: true });
+    expect(await json('GET')).toMatchObject({ kind: 'empty', reply: null });
+    expect(await json('GET max=3')).toMatchObject({ kind: 'messages', reply: [] });
+    const stats = await json('STATS');
+    expect(stats.kind).toBe('stats');
+    expect(stats.reply).toMatchObject({ address, queues: { default: { size: 0, acks: 1 } } });
     const bad = await cli(address, '--json', '#e1', 'ACK', 'no-such-token');
     expect(bad.code).toBe(1);
-    expect(JSON.parse(bad.stdout)).toMatchObject({ sent: '#e1 ACK no-such-token', error: { code: 'ERR_UNKNOWN_LEASE' } });
+    expect(JSON.parse(bad.stdout)).toMatchObject({ sent: '#e1 ACK no-such-token', kind: 'error', id: 'e1', reply: null, error: { code: 'ERR_UNKNOWN_LEASE' } });
   });
 
   it('--verbose tells what it sent on stderr', async () => {
