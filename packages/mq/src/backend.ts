@@ -82,6 +82,11 @@ export class MessageBatch {
     return this;
   }
 
+  /** Bytes left for items in the reply (Infinity when unbounded): a backend that fetches from a server may ask for no more. */
+  get room(): number {
+    return this.#room;
+  }
+
   /** True when one more message of `bytes` bytes fits the reply. */
   fits(bytes: number): boolean {
     return this.bodies.length === 0 || encodedFrameLength(bytes + this.#itemOverhead) <= this.#room;

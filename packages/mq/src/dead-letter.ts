@@ -11,6 +11,11 @@ export interface DeadLetter {
   readonly messageId: string;
   readonly body: string;
   readonly deliveries: number;
+  /**
+   * Set by backends whose queues several nodes serve (JetStream): a local destination stores
+   * the letter with its key too, so nodes racing to dead-letter one message store it once.
+   */
+  readonly idempotent?: boolean;
 }
 
 /** Where a backend hands its dead letters; `settled` is called once the destination holds the letter (or took it for good). */
@@ -57,22 +62,23 @@ export class DeadLetterRouter implements DeadLetterRoute {
       to: typeof destination === 'string' ? destination : formatHostPort(destination),
     });
     const body = Buffer.from(letter.body, 'utf8');
+    // `<messageId>.<queue>` names the message across retries (and across nodes): stored once.
+    const key = `${letter.messageId}.${letter.queue}`.slice(0, PROTOCOL_LIMITS.maxNameLength);
+    const localKey = letter.idempotent === true ? key : undefined;
     if (this.#forwarder === undefined) {
-      this.#storeLocally(typeof destination === 'string' ? destination : FALLBACK_QUEUE, body, settled);
+      this.#storeLocally(typeof destination === 'string' ? destination : FALLBACK_QUEUE, body, localKey, settled);
       return;
     }
-    // `<messageId>.<queue>` names the message across retries: the remote node stores it once.
-    const key = `${letter.messageId}.${letter.queue}`.slice(0, PROTOCOL_LIMITS.maxNameLength);
     this.#forwarder.forward(body, key, (outcome) => {
-      if (outcome === 'refused') this.#storeLocally(FALLBACK_QUEUE, body, settled);
+      if (outcome === 'refused') this.#storeLocally(FALLBACK_QUEUE, body, localKey, settled);
       else settled();
     });
   }
 
-  #storeLocally(name: string, body: Uint8Array, settled: () => void): void {
+  #storeLocally(name: string, body: Uint8Array, key: string | undefined, settled: () => void): void {
     const lost = (error: unknown): void => this.#logger.error('dead letter not stored in the local dead-letter queue; it stays in its queue', { queue: name, error: String(error) });
     const store = (backend: QueueBackend): void => {
-      const result = backend.put(body, undefined, { bounded: false });
+      const result = backend.put(body, key, { bounded: false });
       if (!isPending(result)) return settled();
       result.then(settled, lost);
     };
