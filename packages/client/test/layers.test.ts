@@ -1,46 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeText, encodeFrames, encodeReply, parseRequest, scanFrames } from '@streampy/codec';
 import { ManualClock } from '@streampy/testing';
 import { createClientOver } from '../src/client.js';
-import type { Transport } from '../src/transport.js';
-
-/** An in-memory transport: records what the client sends and whether it holds the process; replies are pushed by the test. */
-class MemoryTransport implements Transport {
-  readonly sent: (Uint8Array | readonly Uint8Array[])[] = [];
-  readonly holds: boolean[] = [];
-  closed = false;
-  #handler: ((datagram: Uint8Array) => void) | undefined;
-
-  send(data: Uint8Array | readonly Uint8Array[]): void {
-    this.sent.push(data);
-  }
-
-  onDatagram(handler: (datagram: Uint8Array) => void): void {
-    this.#handler = handler;
-  }
-
-  hold(held: boolean): void {
-    this.holds.push(held);
-  }
-
-  close(): Promise<void> {
-    this.closed = true;
-    return Promise.resolve();
-  }
-
-  /** The payloads of the frames of datagram `index`, as text. */
-  frames(index: number): string[] {
-    const data = this.sent[index];
-    const datagram = data instanceof Uint8Array || data === undefined ? data : Buffer.concat(data);
-    return datagram === undefined ? [] : scanFrames(datagram).frames.map((frame) => decodeText(frame));
-  }
-
-  /** Answers every request of datagram `index` with `SIZE <n>`, in one datagram. */
-  answerSizes(index: number, size: number): void {
-    const replies = this.frames(index).map((payload) => encodeReply({ id: parseRequest(new TextEncoder().encode(payload)).id ?? '', kind: 'size', size }));
-    this.#handler?.(encodeFrames(replies));
-  }
-}
+import { MemoryTransport } from './memory-transport.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
