@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect as connectTcp } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlive, natsServerMissing, startNats, startNatsCluster, type NatsClusterHandle, type NatsHandle } from '../src/index.js';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { isAlive, natsServerMissing, startNats, startNatsCluster, type NatsClusterHandle, type NatsHandle, waitFor } from '../src/index.js';
 
 const missing = natsServerMissing();
 if (missing) console.warn(`nats-server harness tests skipped: ${missing}`);
@@ -9,7 +11,7 @@ if (missing) console.warn(`nats-server harness tests skipped: ${missing}`);
 /** The first line a NATS server sends a client: INFO {...}, which names the server. */
 function serverInfo(port: number): Promise<{ server_name: string; jetstream?: boolean }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connectTcp(port, '127.0.0.1');
     let text = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -27,7 +29,7 @@ function serverInfo(port: number): Promise<{ server_name: string; jetstream?: bo
 
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connectTcp(port, '127.0.0.1');
     socket.once('connect', () => {
       socket.destroy();
       resolve(false);
@@ -107,5 +109,37 @@ describe.skipIf(missing !== undefined)('startNatsCluster: three servers routed o
     await victim.restart();
     await cluster.healthy();
     expect((await jsz(victim)).meta_cluster?.leader).toBeTruthy();
+  });
+
+  it('keeps an R3 stream through a kill -9 of its leader: every acknowledged publish is still there, and the server catches up on restart', async () => {
+    cluster = await startNatsCluster(3);
+    const nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.add({ name: 'R3', subjects: ['r3'], num_replicas: 3, storage: StorageType.File });
+      const js = jetstream(nc, { timeout: 5_000 });
+      for (let i = 0; i < 20; i++) await js.publish('r3', `before-${i}`);
+      const leader = await cluster.streamLeader('R3');
+      expect(leader).toBeDefined();
+      await leader!.kill();
+      // The two left elect a new leader; until then a publish may time out, so retry, bounded.
+      await waitFor(async () => (await js.publish('r3', 'during', { msgID: 'during' }).catch(() => undefined)) !== undefined, { timeoutMs: 30_000, what: 'a publish with one server down' });
+      const successor = await waitFor(() => cluster!.streamLeader('R3'), { timeoutMs: 30_000, what: 'a new stream leader' });
+      expect(successor.name).not.toBe(leader!.name);
+      expect((await jsm.streams.info('R3')).state.messages).toBe(21);
+      await leader!.restart();
+      await cluster.healthy();
+      // Ask the restarted server itself: its copy holds all 21.
+      const direct = await connect({ servers: leader!.url });
+      try {
+        const info = await (await jetstreamManager(direct)).streams.info('R3');
+        expect(info.state.messages).toBe(21);
+        expect(info.cluster?.replicas?.every((replica) => replica.current)).toBe(true);
+      } finally {
+        await direct.close();
+      }
+    } finally {
+      await nc.close();
+    }
   });
 });
