@@ -13,6 +13,7 @@ import { benchJetStream } from './lib/peers/nats.mjs';
 import { cleanupAll, killAllSync, startProcess } from './lib/procs.mjs';
 import { formatRatio, goalText, markdownTable, svgChart, terminalTable } from './lib/report.mjs';
 import { benchDurability, benchLatency, benchMemory, benchQueueNode, benchWorker, loadStreampy, missingBuilds } from './lib/streampy.mjs';
+import { benchJetStreamNode } from './lib/streampy-nats.mjs';
 
 const HELP = `Usage: pnpm bench [-- options]   (or: node bench/run.mjs [options])
 
@@ -21,7 +22,7 @@ server measured in the same run, and against beanstalkd and NATS JetStream.
 
 Options:
   --quick          tiny counts, a few seconds per group: a smoke test of every case
-  --only LIST      comma-separated groups: queue,worker,durable,memory,latency,beanstalkd,jetstream
+  --only LIST      comma-separated groups: queue,worker,durable,memory,latency,beanstalkd,jetstream,jetstream-node
   --no-build       do not run 'tsc -b' first
   --help           show this help
 
@@ -75,6 +76,20 @@ const GROUPS = [
   { key: 'latency', title: 'Latency, put to get', needs: ['codec', 'client', 'mqCli'], run: benchLatency },
   { key: 'beanstalkd', title: 'Real peer: beanstalkd 1.12 (TCP text protocol)', needs: [], run: benchBeanstalkd },
   { key: 'jetstream', title: 'Real peer: NATS JetStream (file store, work-queue stream)', needs: [], run: benchJetStream },
+  { key: 'jetstream-node', title: 'Queue node on JetStream (streampy-mq --nats, same nats-server setup as the peer)', needs: ['codec', 'client', 'mqCli'], run: benchJetStreamNode },
+];
+
+/**
+ * The JetStream-backed node (issue 11) beside the JetStream peer, a client talking to JetStream
+ * directly: what the UDP front costs. Goal 0.8x for batched puts and consumes.
+ */
+const BACKEND_PAIRS = [
+  ['mqjs.put.client.c1', 'jetstream.publish.c1', 'put (awaited PubAck), one at a time'],
+  ['mqjs.put.client.c16', 'jetstream.publish.c16', 'put (awaited PubAck), 16 in flight'],
+  ['mqjs.batch.put.client', 'jetstream.publish.b100', 'putMany(100) vs 100 publishes per write, 4 in flight', 0.8],
+  ['mqjs.consume.client.c1', 'jetstream.consume.b1', 'reserve + ack vs next + ack, one at a time'],
+  ['mqjs.batch.consume.client', 'jetstream.consume.b100', 'reserve 100 + acks vs fetch 100 + acks', 0.8],
+  ['mqjs.batch.get.client', 'jetstream.consume.b100', 'getBatch(100), 4 in flight, vs fetch 100 + acks', 0.8],
 ];
 
 function parseCommandLine() {
@@ -181,6 +196,43 @@ function finishRow(raw, groupRows) {
   return row;
 }
 
+/**
+ * The JetStream-backed node vs the peer (ratio of echo ratios, like the on-par rows) and vs the
+ * same case in memory mode (plain ratio of rates: their baselines differ in kind for batches).
+ */
+function backendSection(rowsById) {
+  const rows = [];
+  for (const [oursId, peerId, what, goal] of BACKEND_PAIRS) {
+    const ours = rowsById.get(oursId);
+    const peer = rowsById.get(peerId);
+    if (!ours || !peer || !Number.isFinite(ours.ratio) || !Number.isFinite(peer.ratio)) continue;
+    const ratio = ours.ratio / peer.ratio;
+    rows.push({
+      id: `jsbackend.${oursId}.${peerId}`,
+      label: `${what}: streampy --nats vs JetStream peer`,
+      chartLabel: `--nats ${what}: vs JetStream`,
+      resultText: `streampy ${rate(ours.rate)} (${formatRatio(ours.ratio)} echo)`,
+      baselineText: `JetStream ${rate(peer.rate)} (${formatRatio(peer.ratio)} echo)`,
+      ratio,
+      ...(goal === undefined ? {} : { goal: { min: goal }, met: ratio >= goal }),
+    });
+  }
+  for (const ours of rowsById.values()) {
+    if (!ours.id.startsWith('mqjs.')) continue;
+    const memory = rowsById.get(`mq.${ours.id.slice('mqjs.'.length)}`);
+    if (!memory || !(memory.rate > 0)) continue;
+    rows.push({
+      id: `jsbackend.${ours.id}.memory`,
+      label: `${ours.label}: --nats vs memory mode`,
+      chartLabel: `--nats vs memory: ${ours.label}`,
+      resultText: `--nats ${rate(ours.rate)}`,
+      baselineText: `memory ${rate(memory.rate)}`,
+      ratio: ours.rate / memory.rate,
+    });
+  }
+  return rows;
+}
+
 function peerSection(rowsById) {
   const rows = [];
   for (const [oursId, peerId, what] of PEER_PAIRS) {
@@ -254,6 +306,8 @@ async function main() {
   const rowsById = new Map(sections.flatMap((s) => s.rows).filter((r) => !r.skipped).map((r) => [r.id, r]));
   const par = peerSection(rowsById);
   if (par.length > 0) sections.push({ title: `On par with the real peers (ratio of ratios; goal >= ${ON_PAR}x)`, note: 'each side divided by the echo measured around it', rows: par });
+  const backend = backendSection(rowsById);
+  if (backend.length > 0) sections.push({ title: 'JetStream backend: streampy-mq --nats vs the JetStream peer and vs memory mode', note: 'vs the peer: ratio of echo ratios; vs memory: ratio of rates', rows: backend });
   const baselineSummary = summarizeEcho(echoRuns);
   sections.unshift({
     title: 'Baseline: plain Node.js UDP echo server (own process)',

@@ -6,8 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setImmediate } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UdpPeer, closedLoop, inFlight, latencySummary } from './load.mjs';
+import { UdpPeer, closedLoop, latencySummary } from './load.mjs';
 import { makeTempDir, removeTempDir, residentBytes, startProcess } from './procs.mjs';
+import { caseRunner, clientCases, putBatches } from './cases.mjs';
 
 const root = new URL('../../', import.meta.url);
 const path = (relative) => fileURLToPath(new URL(relative, root));
@@ -54,41 +55,20 @@ function head(payload) {
 }
 
 /**
- * The queue node in memory mode: single PUT/GET and RESERVE+ACK, one at a time, with raw frames
- * and through the client; 16 in flight; batches (100 frames per datagram, GET max=100).
+ * The queue node in memory mode: single PUT/GET and RESERVE+ACK, one at a time, with raw frames;
+ * batches of raw frames (100 per datagram, GET max=100); then the client cases (`clientCases`).
  */
 export async function benchQueueNode({ budget, body, streampy, measure }) {
   const { codec, createClient } = streampy;
   const node = await startQueueNode();
   const peer = await UdpPeer.open(node.host, node.port);
   const client = await createClient({ address: node.address, timeoutMs: 1000, retries: 2 });
-  const backlog = { count: 0 };
-  // Replies dropped at the end of a case leave a local count behind: ask the node.
-  const fill = async (target = budget.prefill) => {
-    backlog.count = await client.size();
-    if (backlog.count < target) backlog.count += await putBatches(peer, codec, target - backlog.count, () => body);
-  };
-  const rows = [];
-  let lostBefore = 0;
-  const add = async (id, label, run) => {
-    lostBefore = peer.lost;
-    rows.push({ ...(await measure(id, label, run)), lost: peer.lost - lostBefore });
-  };
+  const { backlog, fill, add, rows } = caseRunner({ budget, body, codec, client, peer, measure });
   try {
     const putFrame = codec.encodeFrame(Buffer.concat([Buffer.from('PUT:'), body]));
     await add('mq.put.raw.c1', 'PUT, one at a time, raw frames', () => closedLoop(budget, async () => {
       const reply = await peer.request(putFrame);
       if (reply !== undefined) backlog.count++;
-      return 1;
-    }));
-    await add('mq.put.client.c1', 'PUT, one at a time, client', () => closedLoop(budget, async () => {
-      await client.put(body);
-      backlog.count++;
-      return 1;
-    }));
-    await add('mq.put.client.c16', `PUT, ${inFlight(16)}, client`, () => closedLoop({ ...budget, concurrency: 16 }, async () => {
-      await client.put(body);
-      backlog.count++;
       return 1;
     }));
 
@@ -98,12 +78,6 @@ export async function benchQueueNode({ budget, body, streampy, measure }) {
       const reply = await peer.request(getFrame);
       // The seed reply to GET on an empty queue is the empty frame `10`.
       if (reply !== undefined && reply.length <= 2) return 0;
-      backlog.count--;
-      return 1;
-    }));
-    await fill();
-    await add('mq.get.client.c1', 'GET (at-most-once), one at a time, client', () => closedLoop(budget, async () => {
-      if ((await client.get()) === undefined) return 0;
       backlog.count--;
       return 1;
     }));
@@ -124,12 +98,6 @@ export async function benchQueueNode({ budget, body, streampy, measure }) {
       return 1;
     }));
     if (heldToken !== undefined) await client.ack(heldToken);
-
-    for (const concurrency of [1, 16]) {
-      await fill();
-      await add(`mq.consume.client.c${concurrency}`, `reserve + ack (ack with the next reserve), ${inFlight(concurrency)}, client`,
-        () => consumeThroughClient(client, budget, backlog, { concurrency, max: 1 }));
-    }
 
     const batch = 100;
     const batchDatagram = codec.encodeFrames(Array.from({ length: batch }, () => Buffer.concat([Buffer.from('PUT:'), body])));
@@ -154,62 +122,13 @@ export async function benchQueueNode({ budget, body, streampy, measure }) {
         return { sent: 1, done: n, stop: n === 0 };
       },
     ));
-    const many = Array.from({ length: batch }, () => body);
-    await add('mq.batch.put.client', `putMany(${batch}) (one datagram), 4 batches in flight, client`,
-      () => closedLoop({ ...budget, concurrency: 4 }, async () => {
-        await client.putMany(many);
-        backlog.count += batch;
-        return batch;
-      }));
-    await fill();
-    await add('mq.batch.get.client', `getBatch(${batch}), 4 in flight, client`, () => closedLoop({ ...budget, concurrency: 4 }, async () => {
-      const bodies = await client.getBatch(batch);
-      backlog.count -= bodies.length;
-      return bodies.length;
-    }));
-    await fill(budget.batchPrefill);
-    await add('mq.batch.consume.client', `reserve max=${batch} + ${batch} acks (with the next reserve), client`,
-      () => consumeThroughClient(client, budget, backlog, { concurrency: 1, max: batch }));
+    await clientCases({ prefix: 'mq', client, body, budget, backlog, fill, add });
   } finally {
     peer.close();
     await client.close();
     await node.stop();
   }
   return { rows };
-}
-
-/**
- * Puts `count` messages as raw datagrams of `batch` PUT frames, 4 datagrams in flight, and
- * returns how many the node acknowledged (a little over `count` if a reply was lost).
- */
-async function putBatches(peer, codec, count, bodyAt, batch = 100) {
-  const put = Buffer.from('PUT:');
-  let next = 0;
-  let stored = 0;
-  await peer.pipelined(
-    { warmupMs: 0, durationMs: 120_000, maxOps: count, window: 4 * batch, stallMs: 500 },
-    () => ({ datagram: codec.encodeFrames(Array.from({ length: batch }, () => Buffer.concat([put, bodyAt(next++)]))), units: batch }),
-    (reply) => {
-      const n = codec.scanFrames(reply).frames.length;
-      stored += n;
-      return { sent: n, done: n, stop: stored >= count };
-    },
-  );
-  return stored;
-}
-
-/** Reserve, then ack every delivery in the same turn as the next reserve: one datagram per round. */
-async function consumeThroughClient(client, budget, backlog, { concurrency, max }) {
-  const held = Array.from({ length: concurrency }, () => []);
-  const result = await closedLoop({ ...budget, concurrency }, async (slot) => {
-    const acks = held[slot].map((token) => client.ack(token));
-    const [deliveries] = await Promise.all([client.reserve(max === 1 ? undefined : { max }), ...acks]);
-    held[slot] = deliveries.map((delivery) => delivery.token);
-    backlog.count -= deliveries.length;
-    return deliveries.length;
-  });
-  await Promise.all(held.flat().map((token) => client.ack(token)));
-  return result;
 }
 
 /** Messages/s through a node's put counter (default queue), sampled over the measured window. */

@@ -131,19 +131,37 @@ class NatsClient {
 
 const ACK_BODY = Buffer.from('+ACK');
 
-/** Runs the JetStream cases and returns their rows, or `{ skipped }` saying why not. */
-export async function benchJetStream({ budget, body, log, measure }) {
+/**
+ * A JetStream nats-server on loopback, on a port it picks, with a temp store: `{ port, stop() }`,
+ * or `{ skipped }` saying why there is none. The JetStream-backed node's cases use it too.
+ */
+export async function startNatsServer(log, label = 'jetstream') {
   const tool = ensureTool('nats-server', 'nats-server', log);
   if (!tool.path) return { skipped: tool.reason };
-  const storeDir = makeTempDir('jetstream');
-  const rows = [];
-  let server;
-  let client;
+  const storeDir = makeTempDir(label);
   try {
-    server = await startProcess('nats-server', tool.path, ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', storeDir], {
+    const server = await startProcess('nats-server', tool.path, ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', storeDir], {
       ready: /Listening for client connections on [^:\s]+:(\d+)/,
     });
-    client = await NatsClient.open(Number(server.match[1]));
+    const port = Number(server.match[1]);
+    return { port, url: `nats://127.0.0.1:${port}`, stop: async () => {
+      await server.stop();
+      removeTempDir(storeDir);
+    } };
+  } catch (error) {
+    removeTempDir(storeDir);
+    throw error;
+  }
+}
+
+/** Runs the JetStream cases and returns their rows, or `{ skipped }` saying why not. */
+export async function benchJetStream({ budget, body, log, measure }) {
+  const server = await startNatsServer(log);
+  if (server.skipped) return server;
+  const rows = [];
+  let client;
+  try {
+    client = await NatsClient.open(server.port);
     await client.api(`$JS.API.STREAM.CREATE.${STREAM}`, { name: STREAM, subjects: [SUBJECT], retention: 'workqueue', storage: 'file' });
     await client.api(`$JS.API.CONSUMER.DURABLE.CREATE.${STREAM}.${CONSUMER}`, {
       stream_name: STREAM,
@@ -158,6 +176,13 @@ export async function benchJetStream({ budget, body, log, measure }) {
         return 1;
       })));
     }
+    // The peer of putMany(100): 100 publishes in one write, all PubAcks awaited, 4 batches in flight.
+    const publishBatch = 100;
+    rows.push(await measure(`jetstream.publish.b${publishBatch}`, `JetStream ${publishBatch} publishes per write, awaited acks, 4 batches in flight`, () => closedLoop({ ...budget, concurrency: 4 }, async () => {
+      await Promise.all(Array.from({ length: publishBatch }, () => client.publishAcked(body)));
+      backlog.count += publishBatch;
+      return publishBatch;
+    })));
     for (const batch of [1, 100]) {
       await fillBacklog(backlog, budget.prefill, () => client.publishAcked(body));
       let unacked = [];
@@ -174,8 +199,7 @@ export async function benchJetStream({ budget, body, log, measure }) {
     }
   } finally {
     client?.close();
-    await server?.stop();
-    removeTempDir(storeDir);
+    await server.stop();
   }
   return { rows };
 }
