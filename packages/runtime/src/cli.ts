@@ -1,10 +1,21 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { parseHostPort, type HostPort } from './address.js';
 import { isLogLevel, type LogLevel } from './logger.js';
 
+/**
+ * One flag, as `parseArgs` takes it. Declared here rather than taken from node:util's types so
+ * the shipped .d.ts needs no Node typings (TypeScript 6 loads none by default).
+ */
+export interface FlagConfig {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly multiple?: boolean;
+  readonly default?: string | boolean | string[] | boolean[];
+}
+
 /** A command's flags, as `parseArgs` takes them. */
-export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+export type ParseArgsOptionsConfig = Readonly<Record<string, FlagConfig>>;
 
 /**
  * pnpm 12 forwards a literal `--` to scripts (`pnpm start -- --json` gives `["--", "--json"]`)
@@ -88,8 +99,14 @@ const STANDARD_FLAGS = {
 
 type Flags<O extends ParseArgsOptionsConfig> = O & typeof STANDARD_FLAGS;
 
-/** What `parseCommandLine` returns: `parseArgs`'s strict, typed result. */
-export type CommandLine<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: Flags<O>; strict: true; allowPositionals: true }>>;
+type FlagValue<F extends FlagConfig> = F['multiple'] extends true ? (F['type'] extends 'boolean' ? boolean[] : string[]) : F['type'] extends 'boolean' ? boolean : string;
+type WithDefault<O extends ParseArgsOptionsConfig> = { [K in keyof O]: O[K] extends { readonly default: unknown } ? K : never }[keyof O];
+
+/** What `parseCommandLine` returns, typed as `parseArgs`'s strict result: a flag with a default is always there. */
+export interface CommandLine<O extends ParseArgsOptionsConfig> {
+  values: { [K in WithDefault<Flags<O>>]: FlagValue<Flags<O>[K]> } & { [K in Exclude<keyof Flags<O>, WithDefault<Flags<O>>>]?: FlagValue<Flags<O>[K]> | undefined };
+  positionals: string[];
+}
 
 /** A command's flags, and whether it takes positional arguments (default no). */
 export interface CommandLineSpec<O extends ParseArgsOptionsConfig> {

@@ -1,9 +1,9 @@
 export { formatHostPort, parseHostPort } from './address.js';
 export type { HostPort } from './address.js';
 export { LOG_LEVELS, createLogger, isLogLevel, silentLogger } from './logger.js';
-export type { LogFields, LogLevel, Logger, LoggerOptions } from './logger.js';
+export type { LogFields, LogLevel, LogStream, Logger, LoggerOptions } from './logger.js';
 export { UsageError, choiceFlag, hostPortFlag, integerFlag, logLevelFlag, normalizeArgv, packageVersion, parseCommandLine, runCli, runCommand } from './cli.js';
-export type { CommandLine, CommandLineSpec, CommandSpec, ParseArgsOptionsConfig } from './cli.js';
+export type { CommandLine, CommandLineSpec, CommandSpec, FlagConfig, ParseArgsOptionsConfig } from './cli.js';
 export { STOP_MESSAGE, isStopMessage, onStopRequest, requestStop } from './process-control.js';
 export type { StopReason, StopSignal, StoppableChild } from './process-control.js';
 export { safeFileNamePart } from './file-name.js';

@@ -9,6 +9,12 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
+/** Where log lines go: process.stderr, a file stream, anything with `write` (typed here, not by Node's typings). */
+export interface LogStream {
+  write(line: string): unknown;
+  readonly isTTY?: boolean;
+}
+
 export interface LoggerOptions {
   /** Logger name, e.g. `MQ.127.0.0.1-10000` as the prototype named them. */
   readonly name: string;
@@ -16,7 +22,7 @@ export interface LoggerOptions {
   /** `json` (one object per line) or `pretty` (the prototype's `<date> <time> <message>`). Default: pretty on a TTY. */
   readonly format?: 'json' | 'pretty';
   /** Where lines go; default stderr. */
-  readonly stream?: NodeJS.WritableStream;
+  readonly stream?: LogStream;
   /** Also write JSON lines to `<dir>/<name>.<uuid>.log` (the name made safe by `safeFileNamePart`), one file per node as the prototype did. */
   readonly dir?: string;
 }
@@ -59,7 +65,7 @@ export function silentLogger(name: string): Logger {
 export function createLogger(options: LoggerOptions): Logger {
   const level = options.level ?? 'info';
   const stream = options.stream ?? process.stderr;
-  const format = options.format ?? ((stream as { isTTY?: boolean }).isTTY ? 'pretty' : 'json');
+  const format = options.format ?? (stream.isTTY === true ? 'pretty' : 'json');
   let file: string | undefined;
   let fileStream: WriteStream | undefined;
   if (options.dir !== undefined) {
