@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { requestStop } from '@streampy/runtime';
 import { TopologyError } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -59,6 +60,7 @@ export class Child {
   readonly name: string;
   readonly pid: number;
   readonly exited: Promise<ExitInfo>;
+  #process: ChildProcess;
   #exit: ExitInfo | undefined;
   #stderrTail: string[] = [];
   #lineListeners: ((line: string) => void)[] = [];
@@ -67,6 +69,7 @@ export class Child {
     if (child.pid === undefined) throw new TopologyError('ERR_CHILD_START', `${name} did not start`);
     this.name = name;
     this.pid = child.pid;
+    this.#process = child;
     // 'close', not 'exit': by then its stdout is read to the end (a last summary line included).
     this.exited = new Promise((resolve) => {
       child.once('close', (code, signal) => {
@@ -87,11 +90,13 @@ export class Child {
 
   /**
    * Spawns `node script ...args` and waits for its ready line. The child gets its own process
-   * group, so a Ctrl-C in the terminal reaches only the runner, which then stops the children
-   * in the order that keeps the messages (workers before the queues they feed).
+   * group (on Windows its own hidden console), so a Ctrl-C in the terminal reaches only the
+   * runner, which then stops the children in the order that keeps the messages (workers before
+   * the queues they feed). The IPC channel is how it is asked to stop on every OS (`stop`), and
+   * closes when the runner dies however it dies, which stops the child too.
    */
   static async start<T>(options: ChildOptions<T>, track: (child: Child) => void): Promise<{ child: Child; ready: T }> {
-    const spawned = spawn(process.execPath, [options.script, ...options.args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const spawned = spawn(process.execPath, [options.script, ...options.args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true, windowsHide: true });
     const spawnError = new Promise<never>((_, reject) => {
       spawned.once('error', (cause) => reject(new TopologyError('ERR_CHILD_START', `${options.name} failed to start: ${cause.message}`, { cause })));
     });
@@ -144,11 +149,17 @@ export class Child {
   }
 
   /**
-   * SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves with how it exited
-   * (undefined if even SIGKILL did not end it within `graceMs` more).
+   * Asks it to stop with the IPC stop message (graceful on every OS, Windows included); if it
+   * has not exited after `graceMs`, or has no channel left, SIGTERM (which a node already
+   * stopping takes as "exit now"); then SIGKILL after `graceMs` more. Resolves with how it
+   * exited (undefined if even SIGKILL did not end it within `graceMs` more).
    */
   async stop(graceMs: number): Promise<ExitInfo | undefined> {
     if (this.#exit) return this.#exit;
+    if (requestStop(this.#process)) {
+      const graceful = await withDeadline(this.exited, graceMs);
+      if (graceful) return graceful;
+    }
     this.signal('SIGTERM');
     const graceful = await withDeadline(this.exited, graceMs);
     if (graceful) return graceful;

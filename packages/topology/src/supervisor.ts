@@ -21,7 +21,7 @@ export interface ProcessPlan {
   /** Every stdout line (a worker's and a proxy's last line is their JSON summary). */
   onLine(line: string): void;
   onStderr(line: string): void;
-  /** How long SIGTERM may take before SIGKILL. */
+  /** How long the stop request (the IPC stop message, then SIGTERM) may take before the next step. */
   readonly stopGraceMs: number;
 }
 
@@ -170,7 +170,7 @@ export class Supervised {
     }, delay);
   }
 
-  /** Stops it for good: no more restarts; SIGTERM, then SIGKILL after the grace time. */
+  /** Stops it for good: no more restarts; the IPC stop message, then SIGTERM and SIGKILL each after the grace time. */
   async stop(): Promise<ExitInfo | undefined> {
     this.#stopping = true;
     this.#timer?.cancel();

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requestStop } from '@streampy/runtime';
 import { waitFor } from '@streampy/testing';
 import { isAlive, jsonLines, killLeftovers, pids, run, topologyFile } from './processes.js';
 
@@ -27,9 +28,13 @@ interface Summary {
 }
 
 describe('streampy-run as a process', () => {
-  it('starts every process, prints the ready line, and on SIGINT stops them all (workers first), exit 0', async () => {
+  // The same run stopped two ways: the IPC stop message (every OS), and Ctrl-C (where signals exist).
+  it('starts every process, prints the ready line, and on the IPC stop message stops them all (workers first), exit 0', () => runAndStop('message'));
+  it.skipIf(process.platform === 'win32')('starts every process, prints the ready line, and on SIGINT stops them all (workers first), exit 0', () => runAndStop('SIGINT'));
+
+  async function runAndStop(how: 'message' | 'SIGINT'): Promise<void> {
     const file = topologyFile(PONG);
-    const running = run([file, '--json']);
+    const running = run([file, '--json'], 90_000, how === 'message');
     await waitFor(() => jsonLines(running.stdout()).get('ready'), { what: 'the ready line', timeoutMs: 30_000 });
     const ready = jsonLines(running.stdout()).get('ready') as unknown as Ready;
     expect(ready.queues.court?.address).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -39,7 +44,8 @@ describe('streampy-run as a process', () => {
     expect(started).toHaveLength(2);
     for (const pid of started) pids.add(pid);
     expect(started.every(isAlive)).toBe(true);
-    running.process.kill('SIGINT');
+    if (how === 'message') expect(requestStop(running.process)).toBe(true);
+    else running.process.kill('SIGINT');
     const finished = await running.finished;
     expect(finished.code, finished.stderr).toBe(0);
     const summary = jsonLines(finished.stdout).get('summary') as unknown as Summary;
@@ -50,6 +56,19 @@ describe('streampy-run as a process', () => {
     expect(summary.queues.court?.puts).toBeGreaterThan(1);
     expect(summary.workers.pong?.[0]?.processed).toBeGreaterThan(0);
     expect(summary.restarts).toBe(0);
+  }
+
+  it('leaves no child behind when the runner itself is killed (SIGKILL): their IPC channel closes and they stop', async () => {
+    const running = run([topologyFile(PONG), '--json']);
+    await waitFor(() => jsonLines(running.stdout()).get('ready'), { what: 'the ready line', timeoutMs: 30_000 });
+    const ready = jsonLines(running.stdout()).get('ready') as unknown as Ready;
+    const started = [ready.queues.court?.pid as number, ...(ready.workers.pong ?? []).map((replica) => replica.pid)];
+    for (const pid of started) pids.add(pid);
+    expect(started.every(isAlive)).toBe(true);
+    // Nothing of the runner runs after SIGKILL: no exit handler, no stop in order.
+    running.process.kill('SIGKILL');
+    expect((await running.finished).signal).toBe('SIGKILL');
+    await waitFor(() => !started.some(isAlive), { what: 'the orphaned children to stop', timeoutMs: 30_000 });
   });
 
   it('stops by itself after --duration and prints where each process listens', async () => {

@@ -27,9 +27,9 @@ export function topologyFile(text: string, file = 'topology.yaml'): string {
 
 export type { Finished, Running };
 
-/** Runs `streampy-run ...args` from the repository root; killed after `deadlineMs`. */
-export function run(args: readonly string[], deadlineMs = 90_000): Running {
-  return launch(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, deadlineMs, track: (pid) => pids.add(pid) });
+/** Runs `streampy-run ...args` from the repository root; killed after `deadlineMs`. With `ipc`, runtime's `requestStop` stops it. */
+export function run(args: readonly string[], deadlineMs = 90_000, ipc = false): Running {
+  return launch(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, deadlineMs, track: (pid) => pids.add(pid), ipc });
 }
 
 /** The JSON lines of a run's stdout, by their `event`. */
