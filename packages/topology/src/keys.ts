@@ -43,6 +43,15 @@ export const QUEUE_KEYS: readonly KeySpec[] = [
   flag('log-level', logLevel, 'debug, info, warn or error (default warn under streampy-run)'),
   flag('log-format', logFormat, 'json or pretty (default json: the runner forwards the lines)'),
   flag('metrics-address', hostPort, 'where /metrics is served; default 127.0.0.1 and a free port'),
+  // Queues stored in NATS JetStream (streampy-mq --nats): nodes with the same nats and nats-prefix serve the same queues.
+  flag('nats', text, 'NATS url(s), url[,url...]: the queue lives in JetStream, so several queue nodes can serve it (no data-dir then)'),
+  flag('nats-creds', text, 'a NATS .creds file, relative to the topology file', { path: true }),
+  flag('nats-user', text, 'NATS user name (with nats-password)'),
+  flag('nats-password', text, 'NATS password (visible in ps: prefer STREAMPY_NATS_PASSWORD in the runner\'s environment)'),
+  flag('nats-token', text, 'NATS token (visible in ps: prefer STREAMPY_NATS_TOKEN in the runner\'s environment)'),
+  flag('replicas', integer(1, 5), 'with nats: JetStream replicas of each stream (default 1; 3 on a 3-server cluster survives one loss); not a process count'),
+  flag('nats-prefix', text, 'with nats: streams are named <prefix>_<queue> (default STREAMPY)'),
+  flag('nats-timeout', integer(1, MAX), 'with nats: how long a JetStream call may take before the node answers ERR UNAVAILABLE, ms (default 2000)'),
   own('initial-messages', listOf(text, 'a message'), 'messages put once when the topology has started (e.g. the pong ball: [ping])'),
 ];
 
