@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requestStop } from '@streampy/runtime';
 import { isAlive, launch, waitFor, type Running } from '@streampy/testing';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -28,8 +29,8 @@ afterEach(() => {
   started.clear();
 });
 
-function demo(args: string[]): Running {
-  return launch(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, deadlineMs: RUN_DEADLINE_MS, track: (pid) => started.add(pid) });
+function demo(args: string[], ipc = false): Running {
+  return launch(process.execPath, [MAIN, ...args], { cwd: REPO_ROOT, deadlineMs: RUN_DEADLINE_MS, track: (pid) => started.add(pid), ipc });
 }
 
 /** The JSON summary: the last stdout line that is an object (pnpm prints its own lines first). */
@@ -90,8 +91,13 @@ describe('pong-demo, as a real process with a real queue node and worker', () =>
     expect(proxy.toTarget.duplicated).toBeGreaterThan(0);
   });
 
-  it('stops itself and every child on SIGINT mid-run, exit 0, balls conserved', async () => {
-    const run = demo([]);
+  // Stopped two ways: the IPC stop message (every OS; how streampy-run or a test stops it), and
+  // Ctrl-C (where signals exist).
+  it('stops itself and every child on the IPC stop message mid-run, exit 0, balls conserved', () => stopMidRun('message'));
+  it.skipIf(process.platform === 'win32')('stops itself and every child on SIGINT mid-run, exit 0, balls conserved', () => stopMidRun('SIGINT'));
+
+  async function stopMidRun(how: 'message' | 'SIGINT'): Promise<void> {
+    const run = demo([], how === 'message');
     // Plain progress lines (stdout is no TTY): wait until rounds are being played.
     await waitFor(() => /rounds=[1-9]/.test(run.stdout()), { what: 'a progress line with rounds played', timeoutMs: RUN_DEADLINE_MS });
     const seeded = /"event":"balls seeded".*?"queue":(\d+),"worker":(\d+)/.exec(run.stderr());
@@ -99,12 +105,14 @@ describe('pong-demo, as a real process with a real queue node and worker', () =>
     const pids = [Number(seeded?.[1]), Number(seeded?.[2])];
     for (const pid of pids) started.add(pid);
     expect(pids.every(isAlive)).toBe(true);
-    run.process.kill('SIGINT');
+    if (how === 'message') expect(requestStop(run.process)).toBe(true);
+    else run.process.kill('SIGINT');
     const finished = await run.finished;
     expect(finished.code, finished.stderr).toBe(0);
+    expect(finished.stderr).toMatch(new RegExp(`"event":"stopping","reason":"${how}"`));
     expect(finished.stdout).toMatch(/balls: 1 seeded, 1 at the end: conserved/);
     expectAllDead(pids);
-  });
+  }
 
   it('fails with exit 1 when the worker dies mid-run, and stops the queue node too', async () => {
     const run = demo(['--json']);
