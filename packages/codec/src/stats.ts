@@ -42,6 +42,8 @@ export interface NodeStats {
   readonly queues: Readonly<Record<string, QueueStats>>;
   /** The last few bodies put to the default queue, cut for display (only to trusted sources). */
   readonly recent?: readonly string[];
+  /** Of `sendErrors`, the replies the operating system refused as too large to send (EMSGSIZE; absent from older nodes). */
+  readonly oversizedReplies?: number;
   /** Datagrams from sources outside the node's allowlist, dropped unanswered (absent from nodes before 0.2). */
   readonly deniedDatagrams?: number;
   /** Datagrams refused by authentication, by reason (unsigned, unknownKey, badMac, stale, replayed, replayCacheFull). */
@@ -95,7 +97,7 @@ export function parseNodeStats(value: unknown): NodeStats {
       checkCounters(`${where}storage.`, storage, Object.keys(storage));
     }
   }
-  if (value.deniedDatagrams !== undefined) checkCounters('', value, ['deniedDatagrams']);
+  for (const name of ['deniedDatagrams', 'oversizedReplies']) if (value[name] !== undefined) checkCounters('', value, [name]);
   const authFailures = value.authFailures;
   if (authFailures !== undefined) {
     if (!isObject(authFailures)) throw bad('authFailures must be an object');

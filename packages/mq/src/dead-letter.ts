@@ -25,8 +25,8 @@ export interface DeadLetterRoute {
 
 /** The local queue that takes dead letters a remote destination refuses for good. */
 const FALLBACK_QUEUE = 'dead';
-/** A remote destination's answers worth retrying: its queue is full or its storage failed. */
-const RETRYABLE = new Set(['ERR_FULL', 'ERR_INTERNAL', 'ERR_TIMEOUT', 'ERR_BAD_REPLY']);
+/** A remote destination's answers worth retrying: its queue is full or its storage failed, or it is down for now (no reply, unreachable). */
+const RETRYABLE = new Set(['ERR_FULL', 'ERR_INTERNAL', 'ERR_TIMEOUT', 'ERR_UNREACHABLE', 'ERR_BAD_REPLY']);
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 5_000;
 

@@ -66,6 +66,7 @@ export const NODE_METRICS: readonly MetricSpec<NodeMetricsSource>[] = [
   },
   nodeCounter('error_replies', (s) => s.errors, 'ERR replies sent, whatever their code.'),
   nodeCounter('send_errors', (s) => s.sendErrors, 'Replies the socket failed to send.'),
+  nodeCounter('oversized_replies', (s) => s.oversizedReplies ?? 0, 'Replies the operating system refused as too large to send (EMSGSIZE).'),
   nodeCounter('dead_letters_forwarded', (s) => s.deadLettersForwarded, 'Dead letters forwarded to another node.'),
   { name: 'streampy_node_dead_letters_pending', help: 'Dead letters waiting to be forwarded.', type: 'gauge', read: ({ stats }) => stats.deadLettersPending },
   { name: 'streampy_node_uptime_seconds', help: 'Seconds since the node started.', type: 'gauge', read: ({ stats }) => stats.uptimeMs / 1000 },

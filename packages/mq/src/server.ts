@@ -36,6 +36,17 @@ export class UdpServer {
   readonly #onSent = (error: Error | null): void => {
     if (!error) return;
     this.#counters.sendErrors++;
+    if ((error as NodeJS.ErrnoException).code === 'EMSGSIZE') {
+      // The OS sends less than the node packs (macOS: 9216 bytes by default): the reply is lost,
+      // the client times out, and the operator learns why here.
+      this.#counters.oversizedReplies++;
+      this.#log?.warn('reply datagram too large for the operating system: dropped', {
+        error: error.message,
+        maxDatagramBytes: this.#maxDatagramBytes,
+        hint: "macOS caps UDP datagrams at 9216 bytes: raise it with 'sudo sysctl -w net.inet.udp.maxdgram=65535', or lower the node's maxDatagramBytes",
+      });
+      return;
+    }
     this.#log?.warn('send failed', { error: error.message });
   };
 

@@ -6,6 +6,7 @@ export type { QueueStats } from '@streampy/codec';
 
 /** A node's STATS: the codec's fields and the access-control counters (PROTOCOL.md, "Access control"). */
 export interface NodeStats extends WireNodeStats {
+  readonly oversizedReplies: number;
   readonly deniedDatagrams: number;
   readonly authFailures: Readonly<AuthFailureCounts>;
   /** The node's memory budget: its limit, what is accounted now and at most, puts it refused (README, "Memory budget"). */
@@ -22,7 +23,10 @@ export interface NodeCounters {
   badRequests: number;
   /** Every `ERR` reply sent, whatever its code. */
   errors: number;
+  /** Replies the socket failed to send, whatever the error (oversized ones included). */
   sendErrors: number;
+  /** Replies the OS refused as larger than it sends (EMSGSIZE): dropped, logged. */
+  oversizedReplies: number;
   /** Datagrams from sources outside the allowlist: dropped unanswered. */
   deniedDatagrams: number;
   /** Datagrams refused by authentication, by reason: dropped unanswered. */
@@ -39,6 +43,7 @@ export function newCounters(): NodeCounters {
     badRequests: 0,
     errors: 0,
     sendErrors: 0,
+    oversizedReplies: 0,
     deniedDatagrams: 0,
     authFailures: newAuthFailureCounts(),
   };
