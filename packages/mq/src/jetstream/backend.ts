@@ -72,7 +72,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     this.#subject = queueSubject(context.link.config.prefix, name);
     this.#isDeadLetterQueue = isDeadLetterQueue;
     this.#leases = new LeaseTable(context.clock, context.scheduler, context.rules.ackWaitMs, this);
-    this.#counts = new Counts(context.link, this.#stream, context.clock);
+    this.#counts = new Counts(context.link, this.#stream, this.#subject, context.clock);
   }
 
   /** Makes (or finds) the queue's stream and consumer, then serves it; the dead-letter queue has no bounds and no delivery limit. */
@@ -84,9 +84,9 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     return backend;
   }
 
-  put(body: Uint8Array, key: string | undefined, _options?: PutOptions): Promise<PutResult> {
+  put(body: Uint8Array, key: string | undefined, options?: PutOptions): Promise<PutResult> {
     const what = `store a message in queue ${this.name}`;
-    const put = this.#put(body, key, what);
+    const put = this.#put(body, key, options?.bounded !== false, what);
     this.#lastPut = put;
     return put;
   }
@@ -111,6 +111,10 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       throw failed.reason;
     }
     this.#counters.gets += taken.length;
+    for (const msg of taken) {
+      this.#counts.removed(msg.data.byteLength);
+      if (deliveryOf(msg.reply ?? '')?.deliveries === 1) this.#counts.delivered(1);
+    }
   }
 
   async reserve(max: number, leaseMs: number, into: MessageBatch): Promise<void> {
@@ -120,6 +124,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       const info = deliveryOf(msg.reply ?? '');
       if (info === undefined) continue;
       if (info.deliveries > 1) this.#counters.redeliveries++;
+      else this.#counts.delivered(1);
       // Its last lease ran out on a node that stopped, or whose NAK was lost: past its deliveries now.
       if (!this.#isDeadLetterQueue && info.deliveries > maxDeliveries) {
         this.#deadLetter(msg, info.streamSeq, info.deliveries);
@@ -162,7 +167,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       size: counts.neverDelivered + this.#leases.readyAgain,
       leased: this.#leases.leased,
       delayed: this.#leases.delayed,
-      bytes: counts.bytes,
+      bytes: counts.bodyBytes,
       ...this.#counters,
       storage: { messages: counts.messages, ackPending: counts.ackPending, waitingPulls: counts.waiting },
     };
@@ -204,6 +209,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
         this.#leases.release(lease);
         await this.#link.request(reply, ACK, `acknowledge lease ${token}`);
         this.#counters.acks++;
+        this.#counts.removed(lease.bytes);
         return true;
       case 'EXTEND':
         // The deadline moves here; keep-alives to the server follow it (LeaseTable).
@@ -241,9 +247,14 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     if (lease.msg.reply !== undefined) this.#track(this.#link.request(lease.msg.reply, NAK, `give back expired lease of message ${lease.messageId}`));
   }
 
-  async #put(body: Uint8Array, key: string | undefined, what: string): Promise<PutResult> {
+  async #put(body: Uint8Array, key: string | undefined, bounded: boolean, what: string): Promise<PutResult> {
     // A put the connection would only buffer now could land long after its answer: refused instead.
     this.#link.check(what);
+    const maxBytes = this.#context.rules.maxBytes;
+    if (bounded && !this.#isDeadLetterQueue && this.#counts.bodyBytes + body.byteLength > maxBytes) {
+      this.#counters.rejectedFull++;
+      return { outcome: 'full', reason: `queue ${this.name} is full: its byte bound (${maxBytes} bytes, about ${this.#counts.bodyBytes} held) is reached; retry later` };
+    }
     try {
       const ack = await this.#link.js.publish(this.#subject, body, key === undefined ? { timeout: this.#link.timeoutMs } : { msgID: key, timeout: this.#link.timeoutMs });
       if (ack.duplicate) {
@@ -287,7 +298,10 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       this.#context.deadLetters.route({ queue: this.name, messageId, body: utf8Text(msg.data), deliveries, idempotent: true }, () => {
         if (reply === undefined) return resolve();
         this.#link.request(reply, ACK, `remove dead letter ${messageId} from queue ${this.name}`).then(
-          () => resolve(),
+          () => {
+            this.#counts.removed(msg.data.byteLength);
+            resolve();
+          },
           (error: unknown) => {
             // The server redelivers it after the ack wait; whoever fetches it dead-letters it again, stored once.
             this.#context.logger.warn('dead letter stored but not yet removed from its queue', { queue: this.name, messageId, error: String(error) });

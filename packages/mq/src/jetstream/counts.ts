@@ -4,22 +4,29 @@ import { CONSUMER } from './names.js';
 
 /** How old the counts STATS shows may be before a STATS asks the server again. */
 const FRESH_MS = 1_000;
+/** What nats-server 2.9's file store adds to each message beside its subject, headers and body. */
+const STORE_OVERHEAD = 30;
 
 /**
- * A queue's counts as the server keeps them (stream state and consumer info), cached:
- * `stats()` is synchronous, so it shows the last figures read and asks for new ones when
- * they are over a second old; SIZE reads them afresh.
+ * A queue's counts as the server keeps them (stream state and consumer info), cached and moved
+ * by this node's own puts and removals between reads: `stats()` is synchronous, so it shows
+ * these and asks for new ones when they are over a second old; SIZE reads them afresh.
  */
 export class Counts {
   readonly #link: JetStreamLink;
   readonly #stream: string;
   readonly #clock: Clock;
-  /** Messages never delivered yet (the consumer's num_pending). */
-  neverDelivered = 0;
+  /** The bytes the store adds to each message besides its body and headers. */
+  readonly #perMessage: number;
   /** Messages in the stream: ready, leased, delayed. */
   messages = 0;
-  /** Bytes the stream stores for them: bodies and JetStream's own per-message overhead. */
-  bytes = 0;
+  /** Messages never delivered: the stream's, less the deliveries not acked (a work queue holds nothing else). */
+  neverDelivered = 0;
+  /**
+   * Body bytes of the messages in the stream, from the bytes it stores less the store's overhead
+   * per message: exact for messages without headers, a little more for keyed ones (the key's header).
+   */
+  bodyBytes = 0;
   /** Deliveries not yet acked, by any node (num_ack_pending). */
   ackPending = 0;
   /** Pull requests waiting on the consumer. */
@@ -27,17 +34,29 @@ export class Counts {
   #readAt = -Infinity;
   #reading: Promise<void> | undefined;
 
-  constructor(link: JetStreamLink, stream: string, clock: Clock) {
+  constructor(link: JetStreamLink, stream: string, subject: string, clock: Clock) {
     this.#link = link;
     this.#stream = stream;
     this.#clock = clock;
+    this.#perMessage = STORE_OVERHEAD + subject.length;
   }
 
-  /** A put this node made was stored: counted at once, before the next read confirms it. */
+  /** A put through this node was stored: counted at once, before the next read confirms it. */
   stored(bytes: number): void {
-    this.neverDelivered++;
     this.messages++;
-    this.bytes += bytes;
+    this.neverDelivered++;
+    this.bodyBytes += bytes;
+  }
+
+  /** This node removed a message (acked, taken by a GET, dead-lettered). */
+  removed(bytes: number): void {
+    this.messages = Math.max(0, this.messages - 1);
+    this.bodyBytes = Math.max(0, this.bodyBytes - bytes);
+  }
+
+  /** This node fetched `count` messages never delivered before. */
+  delivered(count: number): void {
+    this.neverDelivered = Math.max(0, this.neverDelivered - count);
   }
 
   refreshIfOld(): void {
@@ -57,11 +76,12 @@ export class Counts {
     this.#link.check(what);
     try {
       const [consumer, stream] = await Promise.all([this.#link.jsm.consumers.info(this.#stream, CONSUMER), this.#link.jsm.streams.info(this.#stream)]);
-      this.neverDelivered = consumer.num_pending;
+      const { messages, bytes } = stream.state;
+      this.messages = messages;
       this.ackPending = consumer.num_ack_pending;
+      this.neverDelivered = Math.max(0, messages - consumer.num_ack_pending);
       this.waiting = consumer.num_waiting;
-      this.messages = stream.state.messages;
-      this.bytes = stream.state.bytes;
+      this.bodyBytes = Math.max(0, bytes - messages * this.#perMessage);
       this.#readAt = this.#clock.now();
     } catch (error) {
       throw unavailable(what, error);

@@ -13,7 +13,9 @@ interface Waiting {
   readonly messages: Msg[];
   readonly resolve: (pulled: Pulled) => void;
   readonly reject: (error: unknown) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly sub: Subscription;
+  timer: NodeJS.Timeout | undefined;
+  done: boolean;
 }
 
 /** Status codes the server ends a pull with: nothing (more) to deliver, the batch cut short, a message over max_bytes. */
@@ -24,80 +26,91 @@ const NO_RESPONDERS = 503;
 const NAK = new TextEncoder().encode('-NAK');
 
 /**
- * Pull requests (`no_wait`: answer at once with what is there) on the shared consumers, over
- * one wildcard inbox subscription for the whole node: request `n` gets its messages on
- * `<inbox>.<n>`. RESERVE and GET must not wait for messages that are not there, which the
- * client's long-polling `fetch` does; a late message (its pull timed out) is given back at once.
+ * Pull requests (`no_wait`: answer at once with what is there) on the shared consumers, each
+ * on its own inbox (JetStream delivers a message with its stream subject, so the inbox
+ * subscription is what tells the pulls apart). RESERVE and GET must not wait for messages
+ * that are not there, which the client's long-polling `fetch` does; a message that arrives
+ * after its pull gave up is given back at once.
  */
 export class Puller {
   readonly #link: JetStreamLink;
-  readonly #inbox = createInbox();
-  readonly #sub: Subscription;
-  readonly #waiting = new Map<string, Waiting>();
-  #next = 0;
+  readonly #waiting = new Set<Waiting>();
 
   constructor(link: JetStreamLink) {
     this.#link = link;
-    this.#sub = link.nc.subscribe(`${this.#inbox}.*`, { callback: (error, msg) => {
-        if (error === null) this.#received(msg);
-      }, });
   }
 
   /** Up to `batch` messages of `stream`, their size as the server counts it within `maxBytes` when given. */
   pull(stream: string, batch: number, maxBytes: number | undefined, what: string): Promise<Pulled> {
     this.#link.check(what);
-    const id = (this.#next++).toString(36);
+    const nc = this.#link.nc;
+    const inbox = createInbox();
     const request = JSON.stringify(maxBytes === undefined ? { batch, no_wait: true } : { batch, no_wait: true, max_bytes: maxBytes });
     return new Promise<Pulled>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(id);
-        reject(unavailable(what, new Error(`no answer within ${this.#link.timeoutMs} ms`)));
-      }, this.#link.timeoutMs);
-      this.#waiting.set(id, { batch, messages: [], resolve, reject, timer });
+      const waiting: Waiting = {
+        batch,
+        messages: [],
+        resolve,
+        reject,
+        timer: undefined,
+        done: false,
+        sub: nc.subscribe(inbox, {
+          callback: (error, msg) => {
+            if (error === null) this.#received(waiting, msg);
+          },
+        }),
+      };
+      waiting.timer = setTimeout(() => this.#end(waiting, undefined, unavailable(what, new Error(`no answer within ${this.#link.timeoutMs} ms`))), this.#link.timeoutMs);
+      this.#waiting.add(waiting);
       try {
-        this.#link.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${CONSUMER}`, request, { reply: `${this.#inbox}.${id}` });
+        nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${CONSUMER}`, request, { reply: inbox });
       } catch (error) {
-        this.#end(id, undefined, unavailable(what, error));
+        this.#end(waiting, undefined, unavailable(what, error));
       }
     });
   }
 
   close(): void {
-    this.#sub.unsubscribe();
-    for (const id of [...this.#waiting.keys()]) this.#end(id, undefined, unavailable('answer a pull', new Error('the node is closing')));
+    for (const waiting of [...this.#waiting]) this.#end(waiting, undefined, unavailable('answer a pull', new Error('the node is closing')));
   }
 
-  #received(msg: Msg): void {
-    const id = msg.subject.slice(this.#inbox.length + 1);
-    const waiting = this.#waiting.get(id);
+  #received(waiting: Waiting, msg: Msg): void {
     const code = msg.headers?.code ?? 0;
-    if (waiting === undefined) {
+    if (waiting.done) {
       // Its pull gave up already: hand the message back so another consumer gets it now, not after the ack wait.
-      if (code === 0 && msg.reply !== undefined && this.#link.connected) this.#link.nc.publish(msg.reply, NAK);
+      if (code === 0) this.#giveBack(msg);
       return;
     }
     if (code === 0) {
       waiting.messages.push(msg);
-      if (waiting.messages.length >= waiting.batch) this.#end(id, { messages: waiting.messages, overMaxBytes: false });
+      if (waiting.messages.length >= waiting.batch) this.#end(waiting, { messages: waiting.messages, overMaxBytes: false });
       return;
     }
-    if (code === NO_MESSAGES || code === REQUEST_TIMEOUT) this.#end(id, { messages: waiting.messages, overMaxBytes: false });
-    else if (code === OVER_MAX_BYTES) this.#end(id, { messages: waiting.messages, overMaxBytes: true });
-    else if (code === NO_RESPONDERS) this.#end(id, undefined, unavailable('answer a pull', new Error('JetStream is not answering (no responders: no quorum or not enabled)')));
-    // 100 (heartbeat) and others: keep waiting, the timer ends it.
-    else if (code !== 100) this.#end(id, undefined, unavailable('answer a pull', new Error(`status ${code} ${msg.headers?.description ?? ''}`)));
+    if (code === NO_MESSAGES || code === REQUEST_TIMEOUT) this.#end(waiting, { messages: waiting.messages, overMaxBytes: false });
+    else if (code === OVER_MAX_BYTES) this.#end(waiting, { messages: waiting.messages, overMaxBytes: true });
+    else if (code === NO_RESPONDERS) this.#end(waiting, undefined, unavailable('answer a pull', new Error('JetStream is not answering (no responders: no quorum or not enabled)')));
+    // 100 (heartbeat): keep waiting, the timer ends it.
+    else if (code !== 100) this.#end(waiting, undefined, unavailable('answer a pull', new Error(`status ${code} ${msg.headers?.description ?? ''}`)));
   }
 
-  #end(id: string, pulled: Pulled | undefined, error?: unknown): void {
-    const waiting = this.#waiting.get(id);
-    if (waiting === undefined) return;
-    this.#waiting.delete(id);
+  #end(waiting: Waiting, pulled: Pulled | undefined, error?: unknown): void {
+    if (waiting.done) return;
+    waiting.done = true;
+    this.#waiting.delete(waiting);
     clearTimeout(waiting.timer);
-    if (pulled !== undefined) waiting.resolve(pulled);
-    else {
-      // Whatever came before the failure is given back, not lost to an ack wait.
-      for (const msg of waiting.messages) if (msg.reply !== undefined && this.#link.connected) this.#link.nc.publish(msg.reply, NAK);
-      waiting.reject(error);
+    if (pulled !== undefined) {
+      waiting.sub.unsubscribe();
+      waiting.resolve(pulled);
+      return;
     }
+    // Whatever came before the failure is given back, not lost to an ack wait; the inbox stays
+    // open a while for stragglers, which are given back too.
+    for (const msg of waiting.messages) this.#giveBack(msg);
+    setTimeout(() => waiting.sub.unsubscribe(), this.#link.timeoutMs).unref();
+    waiting.reject(error);
+  }
+
+  #giveBack(msg: Msg): void {
+    if (msg.reply !== undefined && this.#link.connected) this.#link.nc.publish(msg.reply, NAK);
   }
 }

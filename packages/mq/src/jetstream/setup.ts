@@ -31,7 +31,10 @@ function streamConfig(link: JetStreamLink, queue: string, rules: StreamRules, bo
     num_replicas: replicas,
     discard: DiscardPolicy.New,
     max_msgs: bounded ? limitOf(rules.maxMessages) : -1,
-    max_bytes: bounded ? limitOf(rules.maxBytes) : -1,
+    // Never max_bytes: nats-server 2.9.10 checks discard-new against the body's size but stores
+    // more (its per-message overhead), then evicts the oldest message to fit, acknowledged or
+    // not (measured: see docs/jetstream.md). The node bounds the bytes itself (JetStreamBackend).
+    max_bytes: -1,
     // 0 would mean JetStream's default (2 minutes): a 0 ms window is the shortest it keeps.
     duplicate_window: Math.max(rules.dedupWindowMs, 1) * NANOS,
     description: `streampy queue ${queue}`,
@@ -61,7 +64,7 @@ function differences(mine: Readonly<Record<string, unknown>>, theirs: Readonly<R
   return out;
 }
 
-const STREAM_FIELDS = ['subjects', 'retention', 'num_replicas', 'discard', 'max_msgs', 'max_bytes', 'duplicate_window'] as const;
+const STREAM_FIELDS = ['subjects', 'retention', 'num_replicas', 'discard', 'max_msgs', 'duplicate_window'] as const;
 const CONSUMER_FIELDS = ['ack_policy', 'ack_wait', 'max_deliver'] as const;
 
 function apiCode(error: unknown): number | undefined {
@@ -84,7 +87,7 @@ export async function ensureQueue(link: JetStreamLink, queue: string, rules: Str
       throw unavailable(`describe stream ${stream.name}`, cause);
     });
     const differ = differences(stream, found.config, STREAM_FIELDS);
-    throw new MqError('ERR_BAD_OPTION', `stream ${stream.name} exists with other rules: ${differ.join(', ') || (error as Error).message}; give every node the same --replicas, --max-messages, --max-bytes and --dedup-window`, { cause: error });
+    throw new MqError('ERR_BAD_OPTION', `stream ${stream.name} exists with other rules: ${differ.join(', ') || (error as Error).message}; give every node the same --replicas, --max-messages and --dedup-window`, { cause: error });
   }
   const consumer = consumerConfig(rules);
   try {
