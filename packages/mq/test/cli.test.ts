@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requestStop } from '@streampy/runtime';
 import { TestPeer, text, waitFor } from './udp.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -23,10 +24,12 @@ interface Running {
   stdout(): string;
   stderr(): string;
   exited: Promise<number | null>;
+  /** Asks it to stop with the IPC stop message: graceful on every OS (SIGTERM is, where signals exist). */
+  stop(): void;
 }
 
 async function start(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   children.push(child);
   let out = '';
   let err = '';
@@ -34,9 +37,12 @@ async function start(args: string[]): Promise<Running> {
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   await waitFor(() => /\n/.test(out) || child.exitCode !== null, { timeoutMs: 15_000, what: 'the listening line' });
-  const match = /^streampy-mq listening on 127\.0\.0\.1:(\d+)\n$/.exec(out);
+  const match = /^streampy-mq listening on (?:127\.0\.0\.1|\[::1\]):(\d+)\n$/.exec(out);
   if (!match) throw new Error(`unexpected stdout ${JSON.stringify(out)}; stderr ${err}`);
-  return { child, port: Number(match[1]), stdout: () => out, stderr: () => err, exited };
+  const stop = (): void => {
+    if (!requestStop(child)) throw new Error('streampy-mq has no IPC channel');
+  };
+  return { child, port: Number(match[1]), stdout: () => out, stderr: () => err, exited, stop };
 }
 
 function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -45,7 +51,7 @@ function run(args: string[]): { status: number | null; stdout: string; stderr: s
 }
 
 describe('streampy-mq CLI', () => {
-  it('listens on a positional address with port 0, serves, and reports the queue size on SIGTERM', async () => {
+  it('listens on a positional address with port 0, serves, and reports the queue size when asked to stop (IPC, every OS)', async () => {
     const node = await start(['127.0.0.1:0']);
     expect(node.port).toBeGreaterThan(0);
     const peer = await TestPeer.open();
@@ -57,17 +63,19 @@ describe('streampy-mq CLI', () => {
     } finally {
       await peer.close();
     }
-    node.child.kill('SIGTERM');
+    node.stop();
     expect(await node.exited).toBe(0);
     expect(node.stdout()).toMatch(/\nstreampy-mq stopped; queue size 2\n$/);
     expect(node.stderr()).toMatch(/"event":"stopped"/);
   });
 
-  it('takes --address and stops on SIGINT', async () => {
-    const node = await start(['--address', '127.0.0.1:0', '--max-messages', '10', '--lease-ms', '1000']);
-    node.child.kill('SIGINT');
-    expect(await node.exited).toBe(0);
-    expect(node.stdout()).toMatch(/queue size 0\n$/);
+  it.skipIf(process.platform === 'win32')('takes --address and stops on SIGINT and on SIGTERM', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const node = await start(['--address', '127.0.0.1:0', '--max-messages', '10', '--lease-ms', '1000']);
+      node.child.kill(signal);
+      expect(await node.exited).toBe(0);
+      expect(node.stdout()).toMatch(/queue size 0\n$/);
+    }
   });
 
   it('writes its log to --log-dir as MQ.<host>-<port>.<uuid>.log', async () => {
@@ -82,7 +90,7 @@ describe('streampy-mq CLI', () => {
     } finally {
       await peer.close();
     }
-    node.child.kill('SIGTERM');
+    node.stop();
     expect(await node.exited).toBe(0);
     const files = readdirSync(dir);
     expect(files).toHaveLength(1);
@@ -90,6 +98,19 @@ describe('streampy-mq CLI', () => {
     const lines = readFileSync(join(dir, files[0] as string), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { event: string });
     expect(lines.map((line) => line.event)).toEqual(expect.arrayContaining(['listening', 'edge latency', 'stopped']));
     expect(node.stderr()).toMatch(/INFO {2}MQ\.127\.0\.0\.1-\d+ listening/);
+  });
+
+  it('names the log file of an IPv6 node without a colon, so it can be written on Windows too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mq-logs-'));
+    dirs.push(dir);
+    const node = await start(['[::1]:0', '--log-dir', dir]);
+    node.stop();
+    expect(await node.exited).toBe(0);
+    const files = readdirSync(dir);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(new RegExp(`^MQ\\.__1-${node.port}\\.[0-9a-f-]{36}\\.log$`));
+    // The logger's name in the lines is the node's, unchanged.
+    expect(readFileSync(join(dir, files[0] as string), 'utf8')).toContain(`"logger":"MQ.::1-${node.port}"`);
   });
 
   it('prints help and version, exit 0', () => {
@@ -125,7 +146,7 @@ describe('streampy-mq CLI', () => {
     const result = run([`127.0.0.1:${node.port}`]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^streampy-mq: .*EADDRINUSE/);
-    node.child.kill('SIGTERM');
+    node.stop();
     expect(await node.exited).toBe(0);
   });
 
@@ -140,7 +161,7 @@ describe('streampy-mq CLI', () => {
       const one = { host: '127.0.0.1', port: first.port };
       expect(text(await peer.exchange(one, 'PUT:one'))).toBe('PUT 3 bytes');
       expect(text(await peer.exchange(one, 'PUT q=jobs:two'))).toBe('PUT 3 bytes');
-      first.child.kill('SIGTERM');
+      first.stop();
       expect(await first.exited).toBe(0);
       expect(first.stdout()).toMatch(/queue size 2\n$/);
 
@@ -152,7 +173,7 @@ describe('streampy-mq CLI', () => {
       expect(stats.queues.jobs?.size).toBe(1);
       expect(text(await peer.exchange(two, 'GET'))).toBe('one');
       expect(text(await peer.exchange(two, 'GET q=jobs'))).toBe('MSG:two');
-      second.child.kill('SIGTERM');
+      second.stop();
       expect(await second.exited).toBe(0);
     } finally {
       await peer.close();
