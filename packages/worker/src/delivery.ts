@@ -149,8 +149,8 @@ export class Deliveries {
   /**
    * Puts one result until the output takes it, after `failure` of the first attempt. A full
    * output is waited for under every guarantee (it refused, so retrying cannot duplicate); a
-   * timeout is retried only when duplicates are allowed (at-least-once) or dropped by key
-   * (exactly-once).
+   * timeout (or an unreachable node) is retried only when duplicates are allowed (at-least-once)
+   * or dropped by key (exactly-once).
    */
   async #retry(output: Output, body: Uint8Array, key: string | undefined, guarantee: Guarantee, failure: unknown): Promise<boolean> {
     const { stats } = this.#report;
@@ -158,14 +158,16 @@ export class Deliveries {
     let error = failure;
     for (;;) {
       const code = errorCode(error);
+      // No reply, or a node reported unreachable (down, restarting): the same to a guarantee.
+      const unanswered = code === 'ERR_TIMEOUT' || code === 'ERR_UNREACHABLE';
       if (code === 'ERR_FULL') {
         stats.backoffs++;
         if (this.#report.debug) this.#report.log.debug('output full, retrying', { output: output.label, delayMs });
-      } else if (code === 'ERR_TIMEOUT' && guarantee !== 'at-most-once') {
+      } else if (unanswered && guarantee !== 'at-most-once') {
         this.#report.requestFailed(error, 'PUT', output.label);
         stats.backoffs++;
       } else {
-        if (code !== 'ERR_TIMEOUT') this.#report.requestFailed(error, 'PUT', output.label);
+        if (!unanswered) this.#report.requestFailed(error, 'PUT', output.label);
         else stats.timeouts++;
         stats.dropped++;
         this.#report.log.warn('output message dropped', { output: output.label, code, guarantee });

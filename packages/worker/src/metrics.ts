@@ -23,7 +23,7 @@ const COUNTERS: readonly [Counted, string, string][] = [
   ['rejected', 'rejected', 'Messages the function threw on.'],
   ['sent', 'sent', 'Output messages delivered.'],
   ['dropped', 'dropped', 'Output messages given up on.'],
-  ['timeouts', 'timeouts', 'Requests that timed out after the client retries.'],
+  ['timeouts', 'timeouts', 'Requests that got no reply after the client retries (timed out, or the node unreachable).'],
   ['backoffs', 'retries', 'Waits: idle polling backoff and retries of a put to a full output.'],
   ['acked', 'acks', 'Leases acknowledged.'],
   ['nacked', 'nacks', 'Leases given back.'],
