@@ -90,7 +90,7 @@ describe('a worker against a node that wants signatures', () => {
       await worker.exited;
     });
     await waitFor(() => (node.stats().queues.default?.acks ?? 0) >= 50, { what: 'the signed game to run' });
-    worker.kill('SIGTERM');
+    worker.stop();
     expect(await worker.exited).toBe(0);
     expect(failuresOf(node)).toBe(0);
     expect(await seeder.size()).toBe(1);

@@ -57,23 +57,29 @@ describe('streampy-worker CLI', () => {
     }
   });
 
-  it('plays pong in the prototype form; SIGTERM mid-game exits 0 with a summary and the ball is not lost', async () => {
+  // Stopped two ways: the IPC stop message (every OS), and SIGTERM (where signals exist).
+  it('plays pong in the prototype form; the IPC stop message mid-game exits 0 with a summary and the ball is not lost', () => pongThenStop('message'));
+  it.skipIf(process.platform === 'win32')('plays pong in the prototype form; SIGTERM mid-game exits 0 with a summary and the ball is not lost', () => pongThenStop('SIGTERM'));
+
+  async function pongThenStop(how: 'message' | 'SIGTERM'): Promise<void> {
     const { mq, queue } = await setup();
     const logDir = mkdtempSync(join(tmpdir(), 'streampy-worker-logs-'));
     cleanups.push(() => Promise.resolve(rmSync(logDir, { recursive: true, force: true })));
     await queue.put('ping');
     const address = addressOf(mq);
-    const worker = spawned([address, address, '--log-dir', logDir, '--log-level', 'warn']);
+    const worker = spawned([address, address, '--log-dir', logDir, '--log-level', 'info', '--log-format', 'json']);
     expect(await running(worker)).toBe(`streampy-worker pong running: ${address} -> ${address} (at-least-once)\n`);
     await waitFor(() => (mq.stats().queues.default?.acks ?? 0) >= 200, { what: 'the game to run' });
-    worker.kill('SIGTERM');
+    if (how === 'message') worker.stop();
+    else worker.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(worker.stdout()).toMatch(/streampy-worker pong stopped: processed=\d+ rejected=0 /);
     expect(await queue.size()).toBe(1);
     expect(mq.stats().queues.default?.leased).toBe(0);
     const [host, port] = [mq.address.host, mq.address.port];
     expect(readdirSync(logDir).some((file) => file.startsWith(`pong.${host}-${port}.${host}-${port}.`))).toBe(true);
-  });
+    expect(worker.stderr()).toContain(`"event":"stopping","reason":"${how}"`);
+  }
 
   it('a stop that cannot finish (its queue node is gone) ends at --stop-timeout-ms with exit 1', async () => {
     const mq = await startNode();
@@ -91,7 +97,7 @@ describe('streampy-worker CLI', () => {
     }, { what: 'pong rounds' });
     await mq.close();
     closed = true;
-    worker.kill('SIGTERM');
+    worker.stop();
     expect(await worker.exited).toBe(1);
     expect(worker.stderr()).toMatch(/stop deadline passed/);
   });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createClient, type QueueClient } from '@streampy/client';
 import { createQueueNode, type QueueNode, type QueueNodeOptions } from '@streampy/mq';
-import { formatHostPort } from '@streampy/runtime';
+import { formatHostPort, requestStop } from '@streampy/runtime';
 import { TestPeer, silentLogger } from '@streampy/testing';
 
 export const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -51,10 +51,13 @@ export interface SpawnedWorker {
   readonly exited: Promise<number | string>;
   /** Kills the process by its pid if it still runs. */
   readonly kill: (signal?: NodeJS.Signals) => void;
+  /** Asks it to stop with the IPC stop message: graceful on every OS (a signal is, where signals exist). */
+  readonly stop: () => void;
 }
 
 export function spawnWorker(args: string[], cwd = packageDir): SpawnedWorker {
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: 'pipe' });
+  // An IPC channel beside the pipes, for `stop` (node's types know only 3-entry stdio tuples).
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe', 'ipc'] }) as ChildProcessWithoutNullStreams;
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -67,6 +70,9 @@ export function spawnWorker(args: string[], cwd = packageDir): SpawnedWorker {
     exited,
     kill: (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    stop: () => {
+      if (!requestStop(child)) throw new Error('streampy-worker has no IPC channel');
     },
   };
 }

@@ -58,7 +58,7 @@ describe('worker metrics', () => {
     expect(sample(text, 'streampy_worker_sent_total')).toBe(20);
     expect(sample(text, 'streampy_worker_function_seconds_count')).toBe(20);
     expect(sample(text, 'streampy_worker_end_to_end_seconds_count')).toBe(20);
-    worker.kill('SIGTERM');
+    worker.stop();
     expect(await worker.exited).toBe(0);
   });
 });
