@@ -240,8 +240,17 @@ class NatsServer implements NatsHandle {
     await this.#exited;
   }
 
-  restart(): Promise<void> {
-    return this.launch();
+  async restart(): Promise<void> {
+    // While it was down, another process may have been handed its port for a moment (a port-0
+    // probe like freePorts); it cannot move, since its clients know the url, so it waits a little.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.launch();
+      } catch (error) {
+        if (!(error instanceof PortTaken) || attempt >= PORT_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
   }
 
   async healthy(timeoutMs = READY_MS): Promise<void> {
