@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createQueueNode } from '@streampy/mq';
-import { createLogger, formatHostPort, parseHostPort } from '@streampy/runtime';
+import { createLogger, formatHostPort, parseHostPort, requestStop } from '@streampy/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@streampy/testing';
 import { openEcho } from './udp.js';
@@ -28,7 +28,8 @@ interface Run {
 }
 
 function run(cli: string, args: string[]): Run {
-  const child = spawn(process.execPath, [dist(cli), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // With an IPC channel, so a test can stop it gracefully on every OS (node's types know only 3-entry stdio tuples).
+  const child = spawn(process.execPath, [dist(cli), ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }) as Child;
   running.add(child);
   const lines: string[] = [];
   let stderr = '';
@@ -39,7 +40,11 @@ function run(cli: string, args: string[]): Run {
 }
 
 describe('streampy-proxy', () => {
-  it('prints where it listens, forwards with faults, and prints its counts on SIGTERM', async () => {
+  // Stopped two ways: the IPC stop message (every OS), and SIGTERM (where signals exist).
+  it('prints where it listens, forwards with faults, and prints its counts on the IPC stop message', () => forwardThenStop('message'));
+  it.skipIf(process.platform === 'win32')('prints where it listens, forwards with faults, and prints its counts on SIGTERM', () => forwardThenStop('SIGTERM'));
+
+  async function forwardThenStop(how: 'message' | 'SIGTERM'): Promise<void> {
     const echo = await openEcho();
     cleanups.push(() => echo.close());
     const proxy = run('proxy-cli.js', ['--target', formatHostPort(echo.address), '--dup-to-target', '1', '--seed', '3', '--json', '--log-level', 'warn']);
@@ -52,13 +57,14 @@ describe('streampy-proxy', () => {
     for (let i = 0; i < 5; i++) client.send(`m${i}`, parseHostPort(match?.[1] ?? ''));
     // Every datagram is duplicated on the way in; the replies come back undisturbed.
     await waitFor(() => client.received.length === 10, { what: '10 echoes' });
-    proxy.child.kill('SIGTERM');
+    if (how === 'message') expect(requestStop(proxy.child)).toBe(true);
+    else proxy.child.kill('SIGTERM');
     expect(await proxy.exit).toBe(0);
     const counts = JSON.parse(proxy.lines.at(-1) ?? '{}') as { seed: number; toTarget: Record<string, number>; toClient: Record<string, number> };
     expect(counts.seed).toBe(3);
     expect(counts.toTarget).toMatchObject({ received: 5, duplicated: 5, forwarded: 10, dropped: 0 });
     expect(counts.toClient).toMatchObject({ received: 10, forwarded: 10 });
-  });
+  }
 
   it('exits 2 with one line on a bad flag, 0 on --help', async () => {
     const bad = run('proxy-cli.js', ['--target', '127.0.0.1:9', '--drop', '1.5']);
