@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requestStop } from '@streampy/runtime';
 import { waitFor } from '@streampy/testing';
 import { TopologyError, checkTopology, loadTopology, startTopology, type RunningTopology } from '../src/index.js';
 import { isAlive, jsonLines, killLeftovers, pids, run, topologyFile } from './processes.js';
@@ -100,7 +101,7 @@ describe('the examples', () => {
   });
 
   it('orders.yaml: the poison order ends in the dead-letter queue', async () => {
-    const running = run(['examples/orders.yaml', '--json']);
+    const running = run(['examples/orders.yaml', '--json'], 90_000, true);
     await waitFor(() => jsonLines(running.stdout()).get('ready'), { what: 'the ready line', timeoutMs: 30_000 });
     const { createClient } = await import('@streampy/client');
     const ready = jsonLines(running.stdout()).get('ready') as { queues: Record<string, { address: string }> };
@@ -113,7 +114,8 @@ describe('the examples', () => {
     } finally {
       await Promise.all([dead.close(), valid.close()]);
     }
-    running.process.kill('SIGTERM');
+    // Stopped as streampy-run's own parent would, on any OS.
+    expect(requestStop(running.process)).toBe(true);
     expect((await running.finished).code).toBe(0);
   });
 
