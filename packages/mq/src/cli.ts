@@ -19,6 +19,7 @@ import { isStreampyError } from '@streampy/codec';
 import { AllowList, allowListFor } from './access.js';
 import { MqError } from './errors.js';
 import { nodeMetrics } from './metrics.js';
+import type { NatsOptions } from './config.js';
 import { createQueueNode, type QueueNodeOptions } from './node.js';
 import type { FsyncPolicy } from './storage/engine.js';
 import { verifyCommand } from './verify-cli.js';
@@ -46,7 +47,18 @@ Options:
   --max-dedup-keys N         idempotency keys a queue remembers at most; at the bound keyed
                              puts get ERR FULL, no key inside its window is forgotten (default
                              100000; 0 = keys are not remembered)
-  --lease-ms N               lease of a RESERVE without lease= (default 30000)
+  --nats URL[,URL...]        keep the queues in NATS JetStream (nats://127.0.0.1:4222): every
+                             node given the same servers and prefix serves the same queues
+  --nats-creds FILE          authenticate to NATS with a .creds file
+  --nats-user USER           ... or a user, with --nats-password PASS (or $STREAMPY_NATS_PASSWORD)
+  --nats-token TOKEN         ... or a token (or $STREAMPY_NATS_TOKEN)
+  --replicas N               replicas of each queue's stream, 1-5 (default 1; 3 survives the
+                             loss of one server of a three-server cluster)
+  --nats-prefix NAME         streams are named NAME_<queue> (default STREAMPY)
+  --nats-timeout MS          how long a JetStream call may take before the request answers
+                             ERR UNAVAILABLE (default 2000)
+  --lease-ms N               lease of a RESERVE without lease= (default 30000; with --nats also
+                             the consumer's ack wait: how long a lease outlives a stopped node)
   --max-deliveries N         deliveries before a message is dead-lettered (default 5)
   --dead-letter Q|HOST:PORT  local dead-letter queue name (default dead) or another node
   --dedup-window MS          how long idempotency keys are remembered (default 300000)
@@ -61,6 +73,7 @@ Options:
   -v, --version              print the version
   -h, --help                 print this help
 
+With --nats there is no --data-dir (JetStream is the storage); see docs/jetstream.md.
 Listening on any address but loopback needs --allow or --auth-key-file (else: exit 2).
 Prints "${PROGRAM} listening on <host>:<port>" once bound; on SIGINT or SIGTERM it stops,
 prints "${PROGRAM} stopped; queue size <n>" and exits 0.
@@ -100,6 +113,14 @@ const OPTIONS = {
   'log-dir': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  nats: { type: 'string' },
+  'nats-creds': { type: 'string' },
+  'nats-user': { type: 'string' },
+  'nats-password': { type: 'string' },
+  'nats-token': { type: 'string' },
+  replicas: { type: 'string' },
+  'nats-prefix': { type: 'string' },
+  'nats-timeout': { type: 'string' },
 } as const satisfies ParseArgsOptionsConfig;
 
 async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promise<number> {
@@ -132,6 +153,9 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
     return 2;
   }
 
+  const nats = natsOptions(values);
+  if (nats !== undefined && dataDir !== undefined) throw new UsageError('--data-dir and --nats exclude each other: with --nats the queues are stored in JetStream');
+
   const metricsAddress = values['metrics-address'];
   hostPortFlag('metrics-address', metricsAddress);
   const latency = metricsAddress === undefined ? undefined : new Map<string, LatencyHistogram>();
@@ -147,6 +171,7 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
         ...(logDir === undefined ? {} : { dir: logDir }),
       }),
     ...(dataDir === undefined ? {} : { dataDir, fsync: fsync ?? 10 }),
+    ...(nats === undefined ? {} : { nats }),
     ...optional('maxMessages', integerFlag('max-messages', values['max-messages'], 1)),
     ...optional('maxBytes', integerFlag('max-bytes', values['max-bytes'], 1)),
     ...optional('maxMemory', integerFlag('max-memory', values['max-memory'], 1024 * 1024)),
@@ -178,6 +203,37 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
   process.stdout.write(`${PROGRAM} stopped; queue size ${size}\n`);
   return 0;
 }
+
+/** The NATS flags as node options, or undefined without --nats (then no other NATS flag may be given). */
+function natsOptions(values: CommandLine<typeof OPTIONS>['values']): NatsOptions | undefined {
+  const url = values.nats;
+  const password = values['nats-password'] ?? process.env.STREAMPY_NATS_PASSWORD;
+  const token = values['nats-token'] ?? process.env.STREAMPY_NATS_TOKEN;
+  const creds = values['nats-creds'];
+  const user = values['nats-user'];
+  if (url === undefined) {
+    const given = NATS_FLAGS.find((flag) => values[flag] !== undefined);
+    if (given !== undefined) throw new UsageError(`--${given} needs --nats`);
+    return undefined;
+  }
+  if (values['nats-password'] !== undefined && user === undefined) throw new UsageError('--nats-password needs --nats-user');
+  const ways = [creds, user, values['nats-token']].filter((given) => given !== undefined).length;
+  if (ways > 1) throw new UsageError('give one of --nats-creds, --nats-user or --nats-token');
+  const replicas = integerFlag('replicas', values.replicas, 1, 5);
+  const timeoutMs = integerFlag('nats-timeout', values['nats-timeout'], 100, 600_000);
+  const prefix = values['nats-prefix'];
+  return {
+    servers: url,
+    ...(creds === undefined ? {} : { creds }),
+    ...(user === undefined ? {} : { user, ...(password === undefined ? {} : { password }) }),
+    ...(user === undefined && creds === undefined && token !== undefined ? { token } : {}),
+    ...(replicas === undefined ? {} : { replicas }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(prefix === undefined ? {} : { prefix }),
+  };
+}
+
+const NATS_FLAGS = ['nats-creds', 'nats-user', 'nats-password', 'nats-token', 'replicas', 'nats-prefix', 'nats-timeout'] as const;
 
 function optional<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: number };

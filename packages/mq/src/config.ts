@@ -4,6 +4,8 @@ import { DEFAULT_AUTH_WINDOW_MS, loadKeyFile, parseHostPort, type Clock, type Ho
 import { AllowList, allowListFor } from './access.js';
 import { defaultMaxMemory } from './budget.js';
 import { MqError } from './errors.js';
+import type { JetStreamConfig } from './jetstream/link.js';
+import { DEFAULT_PREFIX, checkPrefix } from './jetstream/names.js';
 import { maxMessageBytesFor } from './limits.js';
 import { MAX_DELIVERIES, type LocalLimits } from './local/backend.js';
 import type { EngineFactory, FsyncPolicy } from './storage/engine.js';
@@ -74,6 +76,28 @@ export interface QueueNodeOptions {
   readonly auth?: Keyring | string;
   /** How far a signed datagram's timestamp may be from the node's clock, ms. Default 10000. */
   readonly authWindowMs?: number;
+  /**
+   * Keep the queues in NATS JetStream instead of this process (docs/jetstream.md): every node
+   * given the same servers and prefix serves the same queues. Not with `engine` or `dataDir`.
+   */
+  readonly nats?: NatsOptions;
+}
+
+/** Where and how a node reaches NATS JetStream. */
+export interface NatsOptions {
+  /** `nats://host:port` URLs of one NATS cluster, comma-separated or a list. */
+  readonly servers: string | readonly string[];
+  /** A `.creds` file (JWT and nkey seed). */
+  readonly creds?: string;
+  readonly user?: string;
+  readonly password?: string;
+  readonly token?: string;
+  /** Replicas of each queue's stream, 1-5. Default 1. */
+  readonly replicas?: number;
+  /** Streams are named `<prefix>_<queue>`. Default `STREAMPY`. */
+  readonly prefix?: string;
+  /** How long a JetStream call may take before the request answers ERR UNAVAILABLE, ms. Default 2000. */
+  readonly timeoutMs?: number;
 }
 
 /** Who the node answers: checked by the server before any frame is read. */
@@ -101,6 +125,8 @@ export interface NodeConfig {
   readonly maxQueues: number;
   readonly maxMemory: number;
   readonly latency: Map<string, LatencyHistogram> | undefined;
+  /** Set when the queues live in NATS JetStream. */
+  readonly nats: JetStreamConfig | undefined;
 }
 
 /** An integer option, checked by the codec's validator; `ERR_BAD_OPTION` when it is out of range. */
@@ -122,6 +148,27 @@ function hostPort(name: string, value: string | HostPort): HostPort {
   }
 }
 
+function natsOf(options: NatsOptions | undefined): JetStreamConfig | undefined {
+  if (options === undefined) return undefined;
+  const servers = (typeof options.servers === 'string' ? options.servers.split(',') : [...options.servers]).map((url) => url.trim());
+  if (servers.length === 0 || servers.some((url) => url.length === 0 || /\s/.test(url))) {
+    throw new MqError('ERR_BAD_OPTION', `nats must be one or more URLs (nats://host:port), comma-separated, got "${String(options.servers)}"`);
+  }
+  if (options.password !== undefined && options.user === undefined) throw new MqError('ERR_BAD_OPTION', 'a NATS password needs a NATS user');
+  const ways = [options.creds, options.user, options.token].filter((given) => given !== undefined).length;
+  if (ways > 1) throw new MqError('ERR_BAD_OPTION', 'give one way to authenticate to NATS: creds, user and password, or token');
+  return {
+    servers,
+    creds: options.creds,
+    user: options.user,
+    password: options.password,
+    token: options.token,
+    replicas: integer('replicas', options.replicas, 1, 1, 5),
+    prefix: checkPrefix(options.prefix ?? DEFAULT_PREFIX),
+    timeoutMs: integer('natsTimeoutMs', options.timeoutMs, 2_000, 100, 600_000),
+  };
+}
+
 function deadLetterOf(value: string | HostPort): string | HostPort {
   if (typeof value !== 'string') return value;
   if (value.includes(':')) return hostPort('deadLetter', value);
@@ -135,6 +182,10 @@ function deadLetterOf(value: string | HostPort): string | HostPort {
 export function resolveConfig(options: QueueNodeOptions): NodeConfig {
   if (options.engine !== undefined && options.dataDir !== undefined) {
     throw new MqError('ERR_BAD_OPTION', 'give either engine or dataDir, not both');
+  }
+  const nats = natsOf(options.nats);
+  if (nats !== undefined && (options.engine !== undefined || options.dataDir !== undefined)) {
+    throw new MqError('ERR_BAD_OPTION', 'with nats the queues live in JetStream: give no engine or dataDir');
   }
   const dataDir = options.dataDir;
   const fsync = options.fsync ?? 10;
@@ -175,5 +226,6 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
     maxQueues: integer('maxQueues', options.maxQueues, 64, 2),
     maxMemory: integer('maxMemory', options.maxMemory, defaultMaxMemory(), 1024 * 1024),
     latency: options.latency,
+    nats,
   };
 }

@@ -152,7 +152,7 @@ export class Dispatcher<P extends Peer> {
       }
       const backend = this.#backendOf(step);
       if (backend === undefined) {
-        this.#error(out, step.id, 'INTERNAL', `queue "${step.queue ?? DEFAULT_QUEUE}" could not be opened`);
+        this.#notOpened(out, step);
         continue;
       }
       const mark = out.mark();
@@ -215,7 +215,7 @@ export class Dispatcher<P extends Peer> {
     this.#waiting--;
     for (const { step, backend, outcome, failure, failedLater } of held) {
       if (step instanceof Refusal) this.#error(out, step.id, step.code, step.message);
-      else if (backend === undefined) this.#error(out, step.id, 'INTERNAL', `queue "${step.queue ?? DEFAULT_QUEUE}" could not be opened`);
+      else if (backend === undefined) this.#notOpened(out, step);
       else if (failure !== undefined || outcome === undefined) this.#failed(out, step, failure, failedLater);
       else {
         const mark = out.mark();
@@ -357,6 +357,14 @@ export class Dispatcher<P extends Peer> {
     return out.error(undefined, 'INTERNAL', 'the reply would not fit in a datagram');
   }
 
+  /** The reply to a request for a queue that could not be opened: UNAVAILABLE when its store could not be reached. */
+  #notOpened(out: ReplyWriter, request: Request): void {
+    const name = request.queue ?? DEFAULT_QUEUE;
+    const failure = this.#registry.failure(name);
+    if (isStreampyError(failure, 'ERR_UNAVAILABLE')) this.#error(out, request.id, 'UNAVAILABLE', failure.message);
+    else this.#error(out, request.id, 'INTERNAL', `queue "${name}" could not be opened`);
+  }
+
   /** `later`: the operation's promise rejected (for a put: its storage failed before the message was durable). */
   #failed(out: ReplyWriter, request: Request, error: unknown, later: boolean): void {
     const reason = error instanceof Error ? error.message : String(error);
@@ -364,6 +372,13 @@ export class Dispatcher<P extends Peer> {
       // The backend undid the request: the client may simply retry.
       this.#logger.error('storage failed', { verb: request.verb, error: reason });
       this.#error(out, request.id, 'INTERNAL', reason);
+      return;
+    }
+    if (isStreampyError(error, 'ERR_UNAVAILABLE')) {
+      // The store behind the queue (JetStream) did not answer in time: nothing acknowledged changed.
+      // Logged once by the connection when it drops; one line per request would flood the log during an outage.
+      this.#logger.debug('store unavailable', { verb: request.verb, error: reason });
+      this.#error(out, request.id, 'UNAVAILABLE', reason);
       return;
     }
     if (later && request.verb === 'PUT') {

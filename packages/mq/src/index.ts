@@ -1,5 +1,6 @@
 export { createQueueNode } from './node.js';
 export type { QueueNode, QueueNodeOptions } from './node.js';
+export type { NatsOptions } from './config.js';
 export type { NodeStats, QueueStats } from './stats.js';
 export { MAX_MESSAGE_BYTES, maxMessageBytesFor } from './limits.js';
 export { MqError } from './errors.js';

@@ -4,6 +4,8 @@ import { MemoryBudget } from './budget.js';
 import { resolveConfig, type NodeConfig, type QueueNodeOptions } from './config.js';
 import { DeadLetterRouter, RemoteForwarder } from './dead-letter.js';
 import { DEFAULT_QUEUE, Dispatcher } from './dispatch.js';
+import type { QueueBackend } from './backend.js';
+import { JetStreamQueues } from './jetstream/queues.js';
 import { LocalBackend, type LocalContext } from './local/backend.js';
 import { NoncePool } from './local/nonces.js';
 import { storedQueueNames } from './local/stored.js';
@@ -46,6 +48,8 @@ class Node {
   #ownLogger = false;
   #registry: Registry | undefined;
   #forwarder: RemoteForwarder | undefined;
+  /** Set when the queues live in NATS JetStream. */
+  #jetstream: JetStreamQueues | undefined;
   #dispatcher: Dispatcher<RemoteInfo> | undefined;
   #engineKind = 'memory';
   #closing: Promise<{ size: number }> | undefined;
@@ -69,11 +73,18 @@ class Node {
     const logger = this.#makeLogger(address);
     const config = this.#config;
     const engines = config.engines(logger, this.#clock);
-    const registry = new Registry((name) => this.#openLocal(name, engines(name), context), config.maxQueues, logger);
+    const registry = new Registry((name) => this.#openQueue(name, engines, context), config.maxQueues, logger);
     this.#registry = registry;
     const { deadLetter } = config;
     try {
       if (typeof deadLetter !== 'string') this.#forwarder = await RemoteForwarder.start(deadLetter, logger, this.#clock, config.access.keyring);
+      if (config.nats !== undefined) {
+        logger.info('connecting to NATS', { servers: config.nats.servers, prefix: config.nats.prefix });
+        const { maxMessages, maxBytes, dedupWindowMs, maxDeliveries } = config.limits;
+        // The consumer's ack wait is the default lease: how long a lease lasts once its node stops keeping it.
+        const rules = { maxMessages, maxBytes, dedupWindowMs, maxDeliveries, ackWaitMs: config.leaseMs };
+        this.#jetstream = await JetStreamQueues.connect({ config: config.nats, rules, clock: this.#clock, scheduler: this.#scheduler, logger });
+      }
     } catch (error) {
       await this.#shutdown();
       throw error;
@@ -87,7 +98,7 @@ class Node {
       deadLetters: new DeadLetterRouter(deadLetter, registry, logger, this.#forwarder),
     };
     try {
-      const names = new Set([DEFAULT_QUEUE, ...storedQueueNames(config.dataDir, logger)]);
+      const names = new Set([DEFAULT_QUEUE, ...(config.nats === undefined ? storedQueueNames(config.dataDir, logger) : [])]);
       if (typeof deadLetter === 'string') names.add(deadLetter);
       for (const name of names) await registry.open(name);
     } catch (error) {
@@ -161,8 +172,17 @@ class Node {
     return logger;
   }
 
-  async #openLocal(name: string, engine: StorageEngine, context: LocalContext): Promise<LocalBackend> {
+  #openQueue(name: string, engines: (name: string) => StorageEngine, context: LocalContext): Promise<QueueBackend> {
     const isDeadLetterQueue = typeof this.#config.deadLetter === 'string' && name === this.#config.deadLetter;
+    const jetstream = this.#jetstream;
+    if (jetstream === undefined) return this.#openLocal(name, engines(name), context, isDeadLetterQueue);
+    return jetstream.open(name, context.deadLetters, isDeadLetterQueue).then((backend) => {
+      this.#logger?.info('queue opened', { queue: name, engine: backend.kind });
+      return backend;
+    });
+  }
+
+  async #openLocal(name: string, engine: StorageEngine, context: LocalContext, isDeadLetterQueue: boolean): Promise<LocalBackend> {
     const backend = await LocalBackend.open(name, engine, context, isDeadLetterQueue);
     this.#logger?.info('queue opened', { queue: name, engine: engine.kind, recovered: backend.size() });
     return backend;
@@ -188,6 +208,7 @@ class Node {
       }
       await registry.close();
     }
+    await this.#jetstream?.close().catch((error: unknown) => logger?.warn('NATS connection did not close cleanly', { error: String(error) }));
     logger?.info('stopped', { size });
     if (this.#ownLogger) await logger?.close();
     return { size };

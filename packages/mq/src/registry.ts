@@ -14,6 +14,8 @@ export class Registry {
   readonly #logger: Logger;
   readonly #backends = new Map<string, QueueBackend>();
   readonly #opening = new Map<string, Promise<QueueBackend>>();
+  /** Why the last attempt to open a queue failed, until one succeeds (a request for it says why). */
+  readonly #failures = new Map<string, unknown>();
 
   constructor(open: BackendFactory, maxQueues: number, logger: Logger) {
     this.#open = open;
@@ -33,6 +35,11 @@ export class Registry {
   /** Every open queue, in the order opened. */
   backends(): IterableIterator<QueueBackend> {
     return this.#backends.values();
+  }
+
+  /** Why opening `name` failed last, if it did and no later attempt succeeded. */
+  failure(name: string): unknown {
+    return this.#failures.get(name);
   }
 
   names(): string[] {
@@ -59,10 +66,17 @@ export class Registry {
     if (backend !== undefined) return Promise.resolve(backend);
     let opening = this.#opening.get(name);
     if (opening !== undefined) return opening;
-    opening = this.#open(name).then((opened) => {
-      this.#backends.set(name, opened);
-      return opened;
-    });
+    opening = this.#open(name).then(
+      (opened) => {
+        this.#backends.set(name, opened);
+        this.#failures.delete(name);
+        return opened;
+      },
+      (error: unknown) => {
+        this.#failures.set(name, error);
+        throw error;
+      },
+    );
     this.#opening.set(name, opening);
     const forget = (): void => void this.#opening.delete(name);
     opening.then(forget, forget);
