@@ -9,7 +9,7 @@
 //   node scripts/pack-check.mjs [PACKAGE_DIR]      # default: the current folder (a package's pack:check script)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { changesetDryRun } from './changeset-dry-run.mjs';
 import { installConsumer, packAll, repoRoot, run, runtimeClosure, workspacePackages } from './pack-check-install.mjs';
 import { brokenLinks, codeSection, sameOutput } from './pack-check-readme.mjs';
@@ -34,7 +34,8 @@ function check(what, ok, detail = '') {
 const tmp = mkdtempSync(join(tmpdir(), `streampy-pack-${name.replace(/\W/g, '-')}-`));
 try {
   if (!spec) throw new Error(`${name} has no entry in scripts/pack-check-specs.mjs`);
-  if (!relative(repoRoot, tmp).startsWith('..')) throw new Error(`${tmp} is inside the workspace: npm would see its packages`);
+  const fromRoot = relative(repoRoot, tmp);
+  if (!fromRoot.startsWith('..') && !isAbsolute(fromRoot)) throw new Error(`${tmp} is inside the workspace: npm would see its packages`);
   const readmeText = readFileSync(join(packageDir, 'README.md'), 'utf8');
   const section = codeSection(readmeText);
   check('README has a "Use it from code" section with a js snippet', (section?.snippets.length ?? 0) > 0);
