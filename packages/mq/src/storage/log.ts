@@ -1,8 +1,7 @@
 import { createLogger } from '@streampy/runtime';
 import { MqError } from '../errors.js';
 import type { EngineCosts, FsyncPolicy, OpenOptions, RecoveredBody, RecoveredState, StorageEngine, StoredMessage } from './engine.js';
-import type { DamageLogger } from './log/repair.js';
-import type { WriterCounters } from './log/segmented-log.js';
+import type { DamageLogger, WriterCounters } from './log/counters.js';
 import { SegmentedLog } from './log/segmented-log.js';
 
 export { LogCorruptionError } from './log/errors.js';

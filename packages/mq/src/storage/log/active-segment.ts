@@ -2,14 +2,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { open, unlink } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { syncDirectory } from './files.js';
+import type { IoCounters } from './counters.js';
 import type { SegmentInfo } from './ledger.js';
-
-/** The I/O counters the active segment keeps up to date. */
-export interface IoCounters {
-  writes: number;
-  bytesWritten: number;
-  fsyncs: number;
-}
 
 /** Size and running CRC of a segment at one moment: what a failed write goes back to. */
 export interface SegmentMark {

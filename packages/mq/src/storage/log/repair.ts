@@ -6,38 +6,12 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { LogFields } from '@streampy/runtime';
+import type { DamageCounters, DamageLogger } from './counters.js';
 import { describeError } from './errors.js';
 import type { DamagedRange } from './format.js';
 import type { QueueScan, SegmentReport } from './recover.js';
 import { syncDirectory } from './files.js';
 
-export interface DamageLogger {
-  error(event: string, fields?: LogFields): void;
-  warn(event: string, fields?: LogFields): void;
-  info(event: string, fields?: LogFields): void;
-}
-
-/** Damage found at open(), for the engine's stats. */
-export interface DamageCounters {
-  /** Segments with damage of any kind (damaged records, torn tail, seal or format problems). */
-  damagedSegments: number;
-  /** Damaged byte ranges skipped inside segments (valid records after them were served). */
-  damagedRanges: number;
-  recordsSkipped: number;
-  bytesSkipped: number;
-  /** Bytes and records of a torn tail cut off the newest segment. */
-  tailBytesCut: number;
-  tailRecordsCut: number;
-  /** Segments the log says must exist that do not. */
-  missingSegments: number;
-  /** Sealed segments without their seal or failing its checksum, misplaced or unreadable files. */
-  segmentProblems: number;
-}
-
-export function emptyDamageCounters(): DamageCounters {
-  return { damagedSegments: 0, damagedRanges: 0, recordsSkipped: 0, bytesSkipped: 0, tailBytesCut: 0, tailRecordsCut: 0, missingSegments: 0, segmentProblems: 0 };
-}
 
 /** Copies of one segment kept at most; later damage to it is still reported and cut only with a copy. */
 const MAX_COPIES = 10;

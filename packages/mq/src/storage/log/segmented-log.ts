@@ -2,7 +2,6 @@ import { mkdir, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MqError } from '../../errors.js';
 import type { FsyncPolicy, OpenOptions, RecoveredBody, RecoveredState, StoredMessage } from '../engine.js';
-import type { IoCounters } from './active-segment.js';
 import { ActiveSegment } from './active-segment.js';
 import { describeError, storageError } from './errors.js';
 import { syncDirectory } from './files.js';
@@ -13,8 +12,9 @@ import { SegmentLedger, UNPLACED, addKey } from './ledger.js';
 import { planReclaim } from './reclaim.js';
 import { MAX_REMOVES_PER_RECORD, encodeAppend, encodeHeader, encodeRemove, encodeSeal } from './records.js';
 import { needsRestart, scanQueueDir } from './recover.js';
-import type { DamageCounters, DamageLogger } from './repair.js';
-import { emptyDamageCounters, reportDamage } from './repair.js';
+import type { DamageLogger, WriterCounters } from './counters.js';
+import { emptyDamageCounters } from './counters.js';
+import { reportDamage } from './repair.js';
 
 export interface SegmentedLogConfig {
   readonly dir: string;
@@ -24,19 +24,6 @@ export interface SegmentedLogConfig {
   readonly keyWindowMs: number;
   readonly now: () => number;
   readonly logger: DamageLogger;
-}
-
-/** Counters since open(); LogEngineStats in log.ts adds the disk figures. */
-export interface WriterCounters extends DamageCounters, IoCounters {
-  segmentsDeleted: number;
-  /** Batches whose write or fsync failed (their flush() callers got ERR_STORAGE). */
-  writeFailures: number;
-  /** Timed fsyncs, segment rolls and reclaims that failed and are retried later. */
-  syncFailures: number;
-  rollFailures: number;
-  reclaimFailures: number;
-  /** Idempotency keys written forward when the segment holding them was deleted. */
-  keysCarried: number;
 }
 
 type Step = 'write' | 'sync' | 'roll' | 'reclaim';
