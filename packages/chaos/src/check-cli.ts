@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { choiceFlag, createLogger, integerFlag, logLevelFlag, onStopRequest, runCommand, UsageError, type CommandLine, type ParseArgsOptionsConfig } from '@streampy/runtime';
-import { runCheck, type CheckOptions } from './check.js';
+import { emptyRunProblem, runCheck, type CheckOptions } from './check.js';
 import { formatCheckReport } from './report.js';
 import { isGuarantee, judge } from './verdict.js';
 
@@ -8,6 +8,10 @@ const HELP = `Usage: streampy-check --source HOST:PORT --sink HOST:PORT --messag
 
 Sends N numbered, checksummed messages into the source queue (idempotent keys, retried until
 acknowledged), drains the sink queue, and reports what was lost, duplicated or corrupted.
+
+Exit status: 0 the run checked something (and --expect held); 1 a node reported unreachable
+at the start, the source acknowledged no message or nothing arrived at the sink (one line on
+stderr says which), or --expect did not hold (the report says BROKEN); 2 usage error.
 
 Options:
   --source HOST:PORT     queue node the messages go into (required)
@@ -95,6 +99,11 @@ async function main({ values }: CommandLine<typeof OPTIONS>): Promise<number> {
   else {
     process.stdout.write(formatCheckReport(report));
     if (verdict !== undefined) process.stdout.write(`${verdict.guarantee}: ${verdict.held ? 'HELD' : 'BROKEN'} (${verdict.promise}; ${verdict.detail})\n`);
+  }
+  const problem = emptyRunProblem(report, values.source, values.sink);
+  if (problem !== undefined) {
+    process.stderr.write(`streampy-check: ${problem}\n`);
+    return 1;
   }
   return verdict === undefined || verdict.held ? 0 : 1;
 }

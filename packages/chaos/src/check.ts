@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createClient } from '@streampy/client';
+import { createClient, type QueueClient } from '@streampy/client';
 import { checkInteger, checkName, parseLeaseToken, type Delivery, type NodeStats } from '@streampy/codec';
 import { loadKeyFile, type HostPort, type Keyring, type Logger } from '@streampy/runtime';
 import { validated } from './errors.js';
@@ -100,6 +100,36 @@ function isTransient(error: unknown): boolean {
 }
 
 /**
+ * Asks a node for its size before the run, to stop at once when the OS reports nothing listens
+ * there (ERR_UNREACHABLE, thrown). Any other failure is left to the run: a node behind a lossy
+ * proxy may miss one request and take the next; an unreachable node met later (a restart) is
+ * retried like any loss.
+ */
+async function probe(client: QueueClient): Promise<void> {
+  try {
+    await client.size();
+  } catch (error) {
+    if (codeOf(error) === 'ERR_UNREACHABLE') throw error;
+  }
+}
+
+/**
+ * Why a finished run checked nothing, or undefined when it checked something: none of the
+ * messages was acknowledged by the source, or nothing at all was read from the sink. The
+ * checker's CLI exits 1 with this line (a report of zeros would read as a pass).
+ */
+export function emptyRunProblem(report: CheckReport, source: string, sink: string): string | undefined {
+  if (report.messages > 0 && report.sent === 0) {
+    return `the source ${source} acknowledged none of the ${report.messages} messages in ${report.seconds} s: is a queue node running there, and reachable?`;
+  }
+  const seen = report.delivered + report.redelivered + report.foreign;
+  if (report.sent > 0 && seen === 0) {
+    return `nothing arrived at the sink ${sink} in ${report.seconds} s (${report.sent} messages sent): does anything move messages from the source to it?`;
+  }
+  return undefined;
+}
+
+/**
  * The stored message a delivery is of, when its token is a lease token of the codec's format:
  * every redelivery of one message shares its message id, while two stored copies of the same
  * content never do.
@@ -174,6 +204,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const sink = await createClient({ address: options.sink, ...clientOptions });
   const sameNode = source.address.host === sink.address.host && source.address.port === sink.address.port;
   const watched = await Promise.all((options.watch ?? []).map((address) => createClient({ address, ...clientOptions })));
+  try {
+    await Promise.all([source, ...(sameNode ? [] : [sink]), ...watched].map(probe));
+  } catch (error) {
+    await Promise.all([source.close(), sink.close(), ...watched.map((client) => client.close())]);
+    throw error;
+  }
   // Leases and STATS come together: a node that reserves reports what it holds.
   const watchHoldings = drain === 'reserve';
   const acks = new Set<Promise<void>>();
@@ -231,7 +267,9 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
         return;
       } catch (error) {
         if (!isTransient(error)) throw error;
-        if (codeOf(error) === 'ERR_FULL') await sleep(50);
+        // A full queue, or a node down for now (which fails at once, not after a timeout): pause.
+        const code = codeOf(error);
+        if (code === 'ERR_FULL' || code === 'ERR_UNREACHABLE') await sleep(50);
       }
     }
   };
