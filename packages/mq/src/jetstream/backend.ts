@@ -204,10 +204,18 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     const lease = parts === undefined ? undefined : this.#leases.find(parts);
     if (lease === undefined || lease.msg.reply === undefined) return false;
     const reply = lease.msg.reply;
+    // While NATS is down the lease stays as it is, for the client to retry.
+    this.#link.check(`${verb === 'ACK' ? 'acknowledge' : verb === 'NACK' ? 'give back' : 'extend'} lease ${token}`);
     switch (verb) {
       case 'ACK':
+        // Out of the table first, so a second ACK of it answers false at once.
         this.#leases.release(lease);
-        await this.#link.request(reply, ACK, `acknowledge lease ${token}`);
+        try {
+          await this.#link.request(reply, ACK, `acknowledge lease ${token}`);
+        } catch (error) {
+          this.#leases.reinstate(lease);
+          throw error;
+        }
         this.#counters.acks++;
         this.#counts.removed(lease.bytes);
         return true;

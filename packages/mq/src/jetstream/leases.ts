@@ -139,6 +139,14 @@ export class LeaseTable {
     else this.delayed--;
   }
 
+  /** An ACK of `lease` did not reach the server: held again, unless the message was fetched anew meanwhile. */
+  reinstate(lease: Lease): void {
+    if (this.#bySeq.has(lease.seq) || lease.state !== 'leased') return;
+    this.#bySeq.set(lease.seq, lease);
+    this.leased++;
+    this.#arm(lease);
+  }
+
   /** A keep-alive went out for `lease`. */
   touched(lease: Lease): void {
     lease.touchedAt = this.#clock.now();
