@@ -84,7 +84,7 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
     process.stderr.write(`${PROGRAM}: ${formatHostPort(address)} answered with an error: ${reply}\n`);
     return 1;
   }
-  if (result.reply.length === 0) process.stderr.write('(empty)\n');
+  if (!values.json && result.reply.length === 0) process.stderr.write('(empty)\n');
   return 0;
 }
 
