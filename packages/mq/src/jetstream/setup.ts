@@ -15,8 +15,7 @@ export interface StreamRules {
 const NANOS = 1_000_000;
 /** What the server says when a stream or consumer exists with another configuration. */
 const STREAM_IN_USE = 10_058;
-const CONSUMER_EXISTS = 10_148;
-const CONSUMER_NAME_EXISTS = 10_013;
+const CONSUMER_NOT_FOUND = 10_014;
 
 /** JetStream's "no limit" for a bound given as "as large as can be". */
 const limitOf = (value: number): number => (value >= Number.MAX_SAFE_INTEGER ? -1 : value);
@@ -90,15 +89,22 @@ export async function ensureQueue(link: JetStreamLink, queue: string, rules: Str
     throw new MqError('ERR_BAD_OPTION', `stream ${stream.name} exists with other rules: ${differ.join(', ') || (error as Error).message}; give every node the same --replicas, --max-messages and --dedup-window`, { cause: error });
   }
   const consumer = consumerConfig(rules);
-  try {
-    await link.jsm.consumers.add(stream.name, consumer);
-  } catch (error) {
-    const code = apiCode(error);
-    if (code !== CONSUMER_EXISTS && code !== CONSUMER_NAME_EXISTS) throw unavailable(`create consumer ${CONSUMER} on ${stream.name}`, error);
-    const found = await link.jsm.consumers.info(stream.name, CONSUMER).catch((cause: unknown) => {
-      throw unavailable(`describe consumer ${CONSUMER} on ${stream.name}`, cause);
-    });
-    const differ = differences(consumer, found.config, CONSUMER_FIELDS);
-    throw new MqError('ERR_BAD_OPTION', `consumer ${CONSUMER} on stream ${stream.name} exists with other rules: ${differ.join(', ') || (error as Error).message}; give every node the same --lease-ms`, { cause: error });
+  // Looked up first: nats-server 2.9 takes an add with another ack wait as an update of the
+  // shared consumer, which would change every node's leases behind their backs.
+  const found = await link.jsm.consumers.info(stream.name, CONSUMER).catch((error: unknown) => {
+    if (apiCode(error) === CONSUMER_NOT_FOUND) return undefined;
+    throw unavailable(`describe consumer ${CONSUMER} on ${stream.name}`, error);
+  });
+  if (found === undefined) {
+    try {
+      await link.jsm.consumers.add(stream.name, consumer);
+      return;
+    } catch (error) {
+      throw unavailable(`create consumer ${CONSUMER} on ${stream.name}`, error);
+    }
+  }
+  const differ = differences(consumer, found.config as unknown as Record<string, unknown>, CONSUMER_FIELDS);
+  if (differ.length > 0) {
+    throw new MqError('ERR_BAD_OPTION', `consumer ${CONSUMER} on stream ${stream.name} exists with other rules: ${differ.join(', ')}; give every node the same --lease-ms`);
   }
 }
