@@ -8,6 +8,7 @@ import type { JetStreamConfig } from './jetstream/link.js';
 import { DEFAULT_PREFIX, checkPrefix } from './jetstream/names.js';
 import { maxMessageBytesFor } from './limits.js';
 import { MAX_DELIVERIES, type LocalLimits } from './local/backend.js';
+import { queueDirName } from './local/queue-dir.js';
 import type { EngineFactory, FsyncPolicy } from './storage/engine.js';
 import { createLogEngine } from './storage/log.js';
 import { createMemoryEngine } from './storage/memory.js';
@@ -211,7 +212,7 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
     if (given !== undefined) return given;
     if (dataDir === undefined) return () => createMemoryEngine({ now: () => clock.now() });
     // Keys stay known across segment reclaim for as long as the node's dedup window.
-    return (name) => createLogEngine({ dir: join(dataDir, name), fsync, logger, keyWindowMs: limits.dedupWindowMs, now: () => clock.now() });
+    return (name) => createLogEngine({ dir: join(dataDir, queueDirName(name)), fsync, logger, keyWindowMs: limits.dedupWindowMs, now: () => clock.now() });
   };
   return {
     address,

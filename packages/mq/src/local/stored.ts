@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
-import { isQueueName } from '@streampy/codec';
 import type { Logger } from '@streampy/runtime';
+import { queueNameOfDir } from './queue-dir.js';
 
 /** The queues a data directory holds (one subdirectory each), sorted; none when it does not exist yet. */
 export function storedQueueNames(dataDir: string | undefined, logger: Logger): string[] {
@@ -15,7 +15,8 @@ export function storedQueueNames(dataDir: string | undefined, logger: Logger): s
   const names: string[] = [];
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
-    if (isQueueName(entry.name)) names.push(entry.name);
+    const name = queueNameOfDir(entry.name);
+    if (name !== undefined) names.push(name);
     else logger.warn('ignoring a data directory entry that is not a queue name', { entry: entry.name });
   }
   return names.sort();
