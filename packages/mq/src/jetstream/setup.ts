@@ -103,7 +103,7 @@ export async function ensureQueue(link: JetStreamLink, queue: string, rules: Str
       throw unavailable(`create consumer ${CONSUMER} on ${stream.name}`, error);
     }
   }
-  const differ = differences(consumer, found.config as unknown as Record<string, unknown>, CONSUMER_FIELDS);
+  const differ = differences(consumer, found.config, CONSUMER_FIELDS);
   if (differ.length > 0) {
     throw new MqError('ERR_BAD_OPTION', `consumer ${CONSUMER} on stream ${stream.name} exists with other rules: ${differ.join(', ')}; give every node the same --lease-ms`);
   }
