@@ -21,24 +21,34 @@ export class ClientError extends StreampyError<ClientErrorCode> {
   override readonly name: string = 'ClientError';
 }
 
-/** No reply arrived for any attempt of a request. */
-export class TimeoutError extends ClientError {
-  override readonly name = 'TimeoutError';
+/** "N attempts", for messages. */
+function attemptsText(attempts: number): string {
+  return `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+}
+
+/** A request that got no reply for any of its attempts; the subclass says why. */
+abstract class UnansweredError extends ClientError {
   /** The queue node that did not answer. */
   readonly address: HostPort;
   readonly verb: string;
   /** Datagrams sent for this request: 1 + retries. */
   readonly attempts: number;
 
+  constructor(code: 'ERR_TIMEOUT' | 'ERR_UNREACHABLE', request: { address: HostPort; verb: string; attempts: number }, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.address = request.address;
+    this.verb = request.verb;
+    this.attempts = request.attempts;
+  }
+}
+
+/** No reply arrived for any attempt of a request. */
+export class TimeoutError extends UnansweredError {
+  override readonly name = 'TimeoutError';
+
   /** `detail` ends the message: what the client knows about why (e.g. replies it dropped). */
   constructor(address: HostPort, verb: string, attempts: number, timeoutMs: number, detail = '') {
-    super(
-      'ERR_TIMEOUT',
-      `no reply from ${formatHostPort(address)} to ${verb} after ${attempts} attempt${attempts === 1 ? '' : 's'} (${timeoutMs} ms each)${detail}`,
-    );
-    this.address = address;
-    this.verb = verb;
-    this.attempts = attempts;
+    super('ERR_TIMEOUT', { address, verb, attempts }, `no reply from ${formatHostPort(address)} to ${verb} after ${attemptsText(attempts)} (${timeoutMs} ms each)${detail}`);
   }
 }
 
@@ -47,24 +57,13 @@ export class TimeoutError extends ClientError {
  * `ECONNREFUSED`, `EHOSTUNREACH`...) for the last of 1 + retries attempts: nothing listens there.
  * Each such report ends an attempt at once instead of at its timeout, so this comes fast.
  */
-export class UnreachableError extends ClientError {
+export class UnreachableError extends UnansweredError {
   override readonly name = 'UnreachableError';
-  /** The queue node that could not be reached. */
-  readonly address: HostPort;
-  readonly verb: string;
-  /** Datagrams sent for this request: 1 + retries. */
-  readonly attempts: number;
 
   constructor(address: HostPort, verb: string, attempts: number, cause: Error) {
     const errno = (cause as { code?: unknown }).code;
-    super(
-      'ERR_UNREACHABLE',
-      `${formatHostPort(address)} is unreachable: the operating system reported ${typeof errno === 'string' ? errno : cause.message} for ${verb} after ${attempts} attempt${attempts === 1 ? '' : 's'} (is a queue node running there?)`,
-      { cause },
-    );
-    this.address = address;
-    this.verb = verb;
-    this.attempts = attempts;
+    const reported = typeof errno === 'string' ? errno : cause.message;
+    super('ERR_UNREACHABLE', { address, verb, attempts }, `${formatHostPort(address)} is unreachable: the operating system reported ${reported} for ${verb} after ${attemptsText(attempts)} (is a queue node running there?)`, { cause });
   }
 }
 
