@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { onStopRequest, requestStop } from '../packages/runtime/dist/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = (pkg, file) => join(root, 'packages', pkg, 'dist', file);
@@ -115,7 +116,8 @@ const children = [];
 function start(name, cli, args, ready) {
   const logFile = join(logDir, `${name}.log`);
   const logFd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', logFd] });
+  // The IPC channel is how a child is asked to stop on every OS (kill() is not graceful on Windows).
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', logFd, 'ipc'] });
   closeSync(logFd);
   const entry = { name, child, logFile, lines: [], exited: false };
   children.push(entry);
@@ -148,10 +150,10 @@ function tail(file) {
   }
 }
 
-/** SIGTERM, then SIGKILL after a grace period; resolves when the child is gone. */
+/** The stop message (SIGTERM if it has no channel left), then SIGKILL after a grace period; resolves when the child is gone. */
 async function stop(entry) {
   if (entry.exited) return;
-  entry.child.kill('SIGTERM');
+  if (!requestStop(entry.child)) entry.child.kill('SIGTERM');
   const timer = setTimeout(() => entry.child.kill('SIGKILL'), 5000);
   await entry.exit;
   clearTimeout(timer);
@@ -171,13 +173,11 @@ process.on('exit', () => {
 
 const abort = new globalThis.AbortController();
 let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    abort.abort();
-  });
-}
+// Ctrl-C, SIGTERM or its own parent's stop message; a second signal exits at once.
+onStopRequest(() => {
+  interrupted = true;
+  abort.abort();
+});
 
 const addressOf = (line) => /listening on (\S+)/.exec(line)?.[1];
 
