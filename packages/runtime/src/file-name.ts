@@ -10,6 +10,11 @@ const UNSAFE = new Set('<>:"/\\|?*');
 /** Device names, reserved case-insensitively as the part before the first dot. */
 const RESERVED = /^(?:CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])$/i;
 
+/** Whether Windows reserves `name` for a device: `CON`, `nul.log`, `COM1.x` (the part before the first dot decides). */
+export function isReservedFileName(name: string): boolean {
+  return RESERVED.test(name.split('.', 1)[0] ?? '');
+}
+
 /**
  * `text` made safe as (part of) a file name on Linux, macOS and Windows: each unsafe character
  * becomes `_`, a trailing dot or space becomes `_`, a reserved device name gets a `_` in front,
@@ -21,6 +26,6 @@ export function safeFileNamePart(text: string): string {
   let safe = '';
   for (const char of text) safe += UNSAFE.has(char) || char.charCodeAt(0) < 0x20 ? '_' : char;
   safe = safe.replace(/[. ]+$/, (tail) => '_'.repeat(tail.length));
-  if (RESERVED.test(safe.split('.', 1)[0] ?? '')) safe = `_${safe}`;
+  if (isReservedFileName(safe)) safe = `_${safe}`;
   return safe === '' ? '_' : safe;
 }

@@ -6,7 +6,7 @@ export { UsageError, choiceFlag, hostPortFlag, integerFlag, logLevelFlag, normal
 export type { CommandLine, CommandLineSpec, CommandSpec, FlagConfig, ParseArgsOptionsConfig } from './cli.js';
 export { STOP_MESSAGE, isStopMessage, onStopRequest, requestStop } from './process-control.js';
 export type { StopReason, StopSignal, StoppableChild } from './process-control.js';
-export { safeFileNamePart } from './file-name.js';
+export { isReservedFileName, safeFileNamePart } from './file-name.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle, TimerOptions } from './clock.js';
 export { deriveSeed, seededRandom } from './random.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, safeFileNamePart } from '../src/index.js';
+import { createLogger, isReservedFileName, safeFileNamePart } from '../src/index.js';
 
 /** What Windows refuses in a file name (the strictest of the three OSes). */
 function unsafeOnWindows(name: string): boolean {
@@ -32,6 +32,11 @@ describe('safeFileNamePart', () => {
     expect(safeFileNamePart('nul.127.0.0.1-1')).toBe('_nul.127.0.0.1-1');
     expect(safeFileNamePart('lpt1')).toBe('_lpt1');
     expect(safeFileNamePart('')).toBe('_');
+  });
+
+  it('knows the device names Windows reserves, whatever follows their first dot', () => {
+    for (const name of ['CON', 'con', 'Nul.log', 'aux.tar.gz', 'PRN', 'COM1', 'com9.x', 'LPT1', 'lpt0']) expect(isReservedFileName(name), name).toBe(true);
+    for (const name of ['CONSOLE', 'con_', 'xnul', 'COM10', 'x.con', '', 'nul-1.log']) expect(isReservedFileName(name), name).toBe(false);
   });
 
   it('gives a name safe on Windows for any text (every ASCII character, in every position)', () => {

@@ -1,4 +1,5 @@
 import { isQueueName } from '@streampy/codec';
+import { isReservedFileName } from '@streampy/runtime';
 
 /*
  * Each durable queue keeps its log in `<data dir>/<queue dir>`. A queue name (A-Z a-z 0-9 _ . -,
@@ -10,13 +11,11 @@ import { isQueueName } from '@streampy/codec';
  * directory name back is unambiguous.
  */
 
-const DEVICE = /^(?:CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])$/i;
 const DOT = '%2E';
 
 /** The directory of queue `name` (a queue name) under a data dir. */
 export function queueDirName(name: string): string {
-  const base = name.split('.', 1)[0] ?? '';
-  const escaped = DEVICE.test(base) ? `%${name}` : name;
+  const escaped = isReservedFileName(name) ? `%${name}` : name;
   return escaped.replace(/\.+$/, (dots) => DOT.repeat(dots.length));
 }
 
