@@ -5,8 +5,10 @@
 // changesets and the existing changelogs), so the working tree is never bumped.
 //
 //   node scripts/changeset-dry-run.mjs          # prints the plan; exit 1 if a package would lack a changelog
-import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +20,7 @@ const repoRoot = join(import.meta.dirname, '..');
  * `{ dir, private, from, to, changelog }` (`changelog`: the CHANGELOG.md text after the run,
  * undefined when there is none).
  */
-export function changesetDryRun() {
+export async function changesetDryRun() {
   const copy = mkdtempSync(join(tmpdir(), 'streampy-changeset-'));
   try {
     for (const file of ['package.json', 'pnpm-workspace.yaml']) cpSync(join(repoRoot, file), join(copy, file));
@@ -35,12 +37,7 @@ export function changesetDryRun() {
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
       before.set(manifest.name, { dir, target, private: manifest.private === true, from: manifest.version });
     }
-    execFileSync(process.execPath, [join(repoRoot, 'node_modules', '@changesets', 'cli', 'bin.js'), 'version'], {
-      cwd: copy,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
-    });
+    await promisify(execFile)(process.execPath, [join(repoRoot, 'node_modules', '@changesets', 'cli', 'bin.js'), 'version'], { cwd: copy, timeout: 60_000 });
     const result = new Map();
     for (const [name, info] of before) {
       const manifest = JSON.parse(readFileSync(join(info.target, 'package.json'), 'utf8'));
@@ -52,6 +49,24 @@ export function changesetDryRun() {
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
+}
+
+/**
+ * `changesetDryRun()`, remembered in the temp folder under a hash of everything it reads (the
+ * changesets, the manifests, the changelogs, the changesets version): the pack check of each
+ * package asks, and one run answers them all.
+ */
+export async function cachedChangesetDryRun() {
+  const hash = createHash('sha256');
+  const feed = (file) => hash.update(`${relative(repoRoot, file)}\0${existsSync(file) ? readFileSync(file) : ''}\0`);
+  for (const file of readdirSync(join(repoRoot, '.changeset')).sort()) feed(join(repoRoot, '.changeset', file));
+  for (const dir of packageDirs()) for (const file of ['package.json', 'CHANGELOG.md']) feed(join(dir, file));
+  feed(join(repoRoot, 'node_modules', '@changesets', 'cli', 'package.json'));
+  const cache = join(tmpdir(), `streampy-changeset-dry-run-${hash.digest('hex').slice(0, 16)}.json`);
+  if (existsSync(cache)) return new Map(JSON.parse(readFileSync(cache, 'utf8')));
+  const result = await changesetDryRun();
+  writeFileSync(cache, JSON.stringify([...result]));
+  return result;
 }
 
 function packageDirs() {
@@ -78,7 +93,7 @@ export function dryRunProblems(result) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = Date.now();
-  const result = changesetDryRun();
+  const result = await changesetDryRun();
   const problems = dryRunProblems(result);
   for (const [name, info] of result) {
     if (info.private) continue;

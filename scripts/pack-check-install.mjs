@@ -2,7 +2,7 @@
 // workspace, as a stranger would get them from the registry: `pnpm pack` rewrites `workspace:^`
 // into real ranges, and npm resolves those ranges to the tarballs installed beside them (only
 // third-party dependencies come from the registry).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,6 +24,18 @@ export function run(command, args, { cwd, timeoutMs = 180_000, env } = {}) {
     const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
     throw new Error(`${[command, ...args].join(' ')} failed (exit ${error.status ?? error.signal ?? error.code}):\n${output}`, { cause: error });
   }
+}
+
+/** `run` without blocking, so independent checks overlap: resolves to stdout. */
+export function runAsync(command, args, { cwd, timeoutMs = 180_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const options = { cwd, encoding: 'utf8', timeout: timeoutMs, shell: shell && !command.endsWith('.exe'), maxBuffer: 16 * 1024 * 1024 };
+    execFile(command, args, options, (error, stdout, stderr) => {
+      if (!error) return resolve(stdout);
+      const output = `${stdout ?? ''}${stderr ?? ''}`.trim();
+      reject(new Error(`${[command, ...args].join(' ')} failed (exit ${error.code ?? error.signal}):\n${output}`, { cause: error }));
+    });
+  });
 }
 
 /** Every workspace package by name: its folder and manifest. */
@@ -83,10 +95,10 @@ export function packAll(names, destination) {
   return tarballs;
 }
 
-/** A fresh consumer project in `dir` with the tarballs installed by npm; returns its folder. */
+/** A fresh consumer project in `dir` with the tarballs installed by npm (third-party packages from its cache when there); returns its folder. */
 export function installConsumer(dir, tarballs) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'pack-check-consumer', private: true, type: 'module' }, null, 2)}\n`);
-  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--loglevel', 'error', ...tarballs], { cwd: dir });
+  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--prefer-offline', '--loglevel', 'error', ...tarballs], { cwd: dir });
   return dir;
 }
