@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { requestStop } from '@streampy/runtime';
+import { requestStop, type StopSignal } from '@streampy/runtime';
 import { TopologyError } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -35,9 +35,13 @@ export interface ChildOptions<T> {
   readonly onStderr?: (line: string) => void;
 }
 
+/** What a child may be sent: a graceful stop, or SIGKILL. Typed here so the shipped .d.ts needs no Node typings. */
+export type ChildSignal = StopSignal | 'SIGKILL';
+
 export interface ExitInfo {
   readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
+  /** The signal that ended the process (`SIGKILL`, ...), as Node reports it. */
+  readonly signal: string | null;
 }
 
 /** Calls `onLine` with each complete line of `stream`; an unfinished last line waits for the rest. */
@@ -168,7 +172,7 @@ export class Child {
   }
 
   /** Sends a signal by PID, ignoring a child that is already gone. */
-  signal(signal: NodeJS.Signals): void {
+  signal(signal: ChildSignal): void {
     if (!this.alive) return;
     try {
       process.kill(this.pid, signal);

@@ -19,7 +19,7 @@ export type { TopologyCheckOptions, TopologyCheckResult } from './check.js';
 export { sumProxyStats } from './summary.js';
 export type { QueueSummary, TopologySummary, WorkerReplicaSummary } from './summary.js';
 export { Child, describeExit, resolveBin } from './child.js';
-export type { ChildOptions, ExitInfo } from './child.js';
+export type { ChildOptions, ChildSignal, ExitInfo } from './child.js';
 export { guardChildren } from './guard.js';
 export { findBins } from './plans.js';
 export type { Bins } from './plans.js';

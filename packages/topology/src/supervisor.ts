@@ -1,4 +1,4 @@
-import { Child, describeExit, type ExitInfo } from './child.js';
+import { Child, describeExit, type ChildSignal, type ExitInfo } from './child.js';
 import type { ProcessStatus } from './snapshot.js';
 
 export type ProcessKind = 'queue' | 'worker' | 'proxy';
@@ -187,7 +187,7 @@ export class Supervised {
   }
 
   /** Sends a signal to the running process (tests: kill -9). */
-  signal(signal: NodeJS.Signals): void {
+  signal(signal: ChildSignal): void {
     this.#child?.signal(signal);
   }
 }
