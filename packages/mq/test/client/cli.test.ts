@@ -75,7 +75,7 @@ describe('streampy-client', () => {
     expect(await json('GET max=2')).toMatchObject({ kind: 'messages', reply: ['two', 'three'] });
     const leased = await json('RESERVE max=5 lease=60000');
     expect(leased).toMatchObject({ kind: 'leased', reply: [{ deliveries: 1, body: 'four' }] });
-    const [{ token }] = leased.reply as { token: string }[];
+    const [{ token }] = leased.reply as [{ token: string }];
     expect(await json(`ACK ${token}`)).toMatchObject({ kind: 'ok', reply: true });
     expect(await json('GET')).toMatchObject({ kind: 'empty', reply: null });
     expect(await json('GET max=3')).toMatchObject({ kind: 'messages', reply: [] });
