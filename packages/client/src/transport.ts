@@ -40,7 +40,8 @@ export interface Transport {
 
 /**
  * Errors that say the peer cannot be reached. `ECONNREFUSED` is Linux's and macOS's word for an
- * ICMP port unreachable on a connected socket, `ECONNRESET` Windows' (WSAECONNRESET on receive).
+ * ICMP port unreachable on a connected socket. Windows says `WSAECONNRESET`, which libuv drops on
+ * UDP receives (there a request times out as before); it is listed for a send that reports it.
  */
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
 
