@@ -32,7 +32,8 @@ are, so the node checks the clients' signatures and the clients the node's. A da
 duplicates is refused by the node as a replay (no reply), as a real network's duplicate would
 be; one it corrupts fails its MAC. Start the node with --allow covering the proxy's address.
 
-Prints "streampy-proxy listening on <addr> -> <target>" when ready; on SIGINT or SIGTERM it
+Prints "streampy-proxy listening on <addr> -> <target>" when ready; on SIGINT, SIGTERM or the IPC
+stop message ({"type":"streampy:stop"}, from a parent that started it with an IPC channel) it
 prints the counts of each direction and exits 0.
 `;
 

@@ -75,7 +75,8 @@ Options:
 
 With --nats there is no --data-dir (JetStream is the storage); see docs/jetstream.md.
 Listening on any address but loopback needs --allow or --auth-key-file (else: exit 2).
-Prints "${PROGRAM} listening on <host>:<port>" once bound; on SIGINT or SIGTERM it stops,
+Prints "${PROGRAM} listening on <host>:<port>" once bound; on SIGINT, SIGTERM or the IPC stop
+message {"type":"streampy:stop"} (from a parent that started it with an IPC channel) it stops,
 prints "${PROGRAM} stopped; queue size <n>" and exits 0.
 `;
 

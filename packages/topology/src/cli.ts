@@ -15,8 +15,9 @@ const PROGRAM = 'streampy-run';
 const HELP = `Usage: ${PROGRAM} FILE [options]
 
 Runs the topology in FILE (YAML or JSON): every queue node, worker and fault proxy it names, each
-a process, restarted with backoff when it exits unasked. Stops on SIGINT/SIGTERM (workers first,
-so the messages in hand are finished, then proxies, then queues), or after --duration.
+a process, restarted with backoff when it exits unasked. Stops on SIGINT/SIGTERM or the IPC stop
+message {"type":"streampy:stop"} (workers first, so the messages in hand are finished, then proxies,
+then queues; each child is asked with that message, so this works on every OS), or after --duration.
 
 Options:
   --json                 print one "ready" and one "summary" JSON line on stdout

@@ -45,7 +45,7 @@ Options:
   --idle-min-ms N         first polling pause when the inputs are empty (default 1)
   --idle-max-ms N         longest polling pause (default 100)
   --timeout-ms N          request timeout (client default)
-  --stop-timeout-ms N     after SIGINT/SIGTERM, how long to wait for the message in hand to be
+  --stop-timeout-ms N     after a stop request, how long to wait for the message in hand to be
                           put and acked before exiting anyway (default 15000; unacked leases
                           are then redelivered by the queue node, so only at-most-once loses it)
   --retries N             retries of a request after a timeout (client default)
@@ -61,7 +61,9 @@ Options:
   -h, --help              show this help
   -v, --version           print the version
 
-Stops on SIGINT/SIGTERM after finishing the messages in hand; exit 0, 1 on failure, 2 on usage errors.
+Stops on SIGINT/SIGTERM, or on the IPC message {"type":"streampy:stop"} from a parent that started it
+with an IPC channel (every OS; also when that parent goes away), after finishing the messages in hand;
+exit 0, 1 on failure, 2 on usage errors.
 
 Example (the prototype's pong game, one queue node, one ball):
   streampy-mq --address 127.0.0.1:10000 &
