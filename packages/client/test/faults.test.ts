@@ -2,6 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame, encodeReply, isStreampyError, parseRequest, scanFrames } from '@streampy/codec';
+import { parseKeyFile } from '@streampy/runtime';
 import { ManualClock, launch, waitFor } from '@streampy/testing';
 import { createClient, createClientOver } from '../src/client.js';
 import { fakeQueue, startFakeNode, type FakeNode } from './fake-node.js';
@@ -55,6 +56,15 @@ describe('a node the operating system reports unreachable (real UDP sockets)', (
     expect((error as Error).message).toMatch(new RegExp(`^127\\.0\\.0\\.1:${port} is unreachable: the operating system reported ECONNREFUSED for SIZE after 3 attempts`));
     // The manual clock never moved: no attempt waited for its deadline.
     expect(clock.now()).toBe(0);
+  });
+
+  it('does so with authentication too: the signing transport passes the report on', async () => {
+    const port = await closedPort();
+    const clock = new ManualClock(Date.now());
+    const auth = parseKeyFile(`k1 ${'a1'.repeat(32)}\n`);
+    const client = await createClient({ address: `127.0.0.1:${port}`, clock, auth, timeoutMs: 60_000, retries: 1, retryBackoffMs: 0 });
+    cleanup.push(() => client.close());
+    await expect(client.put('x')).rejects.toMatchObject({ code: 'ERR_UNREACHABLE', attempts: 2 });
   });
 
   it('lets its retry policy decide: a node that comes up during the backoff answers the next attempt', async () => {
