@@ -7,7 +7,7 @@ export type { MetricFamily } from './metrics.js';
 export { isAlive, launch } from './process.js';
 export type { Finished, Running } from './process.js';
 export { natsServerMissing, natsServerPath, startNats, startNatsCluster } from './nats.js';
-export type { NatsClusterHandle, NatsHandle, StartNatsOptions } from './nats.js';
+export type { HealthOptions, NatsClusterHandle, NatsHandle, StartNatsOptions } from './nats.js';
 export { runJsonScript } from './script.js';
 export type { JsonScriptResult } from './script.js';
 export type { TestPeerOptions } from './peer.js';

@@ -58,8 +58,8 @@ export interface NatsHandle {
    * quorum, so restart every server first when several are down).
    */
   restart(): Promise<void>;
-  /** Resolves once `/healthz` says ok: JetStream is current with its meta leader, streams caught up. */
-  healthy(timeoutMs?: number): Promise<void>;
+  /** Resolves once `/healthz` says ok: JetStream current with its meta leader (and, with `assets`, every stream and consumer caught up). */
+  healthy(options?: HealthOptions): Promise<void>;
   /** Stops the process (SIGTERM, then SIGKILL) and removes the store unless the caller gave it. */
   stop(): Promise<void>;
 }
@@ -70,11 +70,22 @@ export interface NatsClusterHandle {
   /** The urls, comma-joined: what `streampy-mq --nats` takes. */
   readonly url: string;
   readonly servers: readonly NatsHandle[];
-  /** Resolves once every running server is healthy (a meta leader elected, every stream current). */
-  healthy(timeoutMs?: number): Promise<void>;
+  /** Resolves once every running server is healthy (a meta leader elected; with `assets`, every stream and consumer current). */
+  healthy(options?: HealthOptions): Promise<void>;
   /** The server leading stream `name` (from a running server's `/jsz`), or undefined when none does (yet). */
   streamLeader(name: string): Promise<NatsHandle | undefined>;
   stop(): Promise<void>;
+}
+
+export interface HealthOptions {
+  /** Give up after this long (default 30000: a broken cluster, not a slow one). */
+  readonly timeoutMs?: number;
+  /**
+   * Also wait for every stream and consumer replica on the server to be current. Off by default:
+   * nats-server 2.9 leaves an idle consumer's replica on a restarted server "not current" until
+   * the consumer sees traffic, so this can wait forever on a quiet cluster.
+   */
+  readonly assets?: boolean;
 }
 
 export interface StartNatsOptions {
@@ -157,11 +168,11 @@ async function monitorStatus(port: number, path: string): Promise<number> {
   }
 }
 
-/** A monitoring endpoint's JSON, or undefined when the server does not answer. */
-async function monitorJson<T>(port: number, path: string): Promise<T | undefined> {
+/** A monitoring endpoint's JSON (also of an error status, with `anyStatus`), or undefined when the server does not answer. */
+async function monitorJson<T>(port: number, path: string, anyStatus = false): Promise<T | undefined> {
   try {
     const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
-    return response.ok ? ((await response.json()) as T) : undefined;
+    return response.ok || anyStatus ? ((await response.json()) as T) : undefined;
   } catch {
     return undefined;
   }
@@ -253,14 +264,19 @@ class NatsServer implements NatsHandle {
     }
   }
 
-  async healthy(timeoutMs = READY_MS): Promise<void> {
+  async healthy({ timeoutMs = READY_MS, assets = false }: HealthOptions = {}): Promise<void> {
+    let last = 'no answer';
     await waitFor(
       async () => {
         if (!this.running) throw new Error(`nats-server on ${this.port} is not running: ${this.#log}`);
-        return (await monitorStatus(this.monitorPort, '/healthz')) === 200;
+        const health = await monitorJson<{ status?: string; error?: string }>(this.monitorPort, assets ? '/healthz' : '/healthz?js-server-only=true', true);
+        last = health === undefined ? 'no answer' : (health.error ?? health.status ?? 'no status');
+        return health?.status === 'ok';
       },
-      { timeoutMs, intervalMs: 50, what: `nats-server on port ${this.port} to be healthy (JetStream current)` },
-    );
+      { timeoutMs, intervalMs: 50, what: `nats-server ${this.name} on port ${this.port} to be healthy (JetStream current)` },
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; its /healthz said: ${last}`, { cause: error });
+    });
   }
 
   async stop(): Promise<void> {
@@ -341,8 +357,8 @@ class NatsCluster implements NatsClusterHandle {
     this.url = this.urls.join(',');
   }
 
-  async healthy(timeoutMs = READY_MS): Promise<void> {
-    await Promise.all(this.servers.filter((server) => server.running).map((server) => server.healthy(timeoutMs)));
+  async healthy(options: HealthOptions = {}): Promise<void> {
+    await Promise.all(this.servers.filter((server) => server.running).map((server) => server.healthy(options)));
   }
 
   async streamLeader(name: string): Promise<NatsHandle | undefined> {

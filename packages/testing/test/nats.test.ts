@@ -128,7 +128,8 @@ describe.skipIf(missing !== undefined)('startNatsCluster: three servers routed o
       expect(successor.name).not.toBe(leader!.name);
       expect((await jsm.streams.info('R3')).state.messages).toBe(21);
       await leader!.restart();
-      await cluster.healthy();
+      // A stream with traffic catches up: wait for the assets too.
+      await cluster.healthy({ assets: true });
       // Ask the restarted server itself: its copy holds all 21.
       const direct = await connect({ servers: leader!.url });
       try {
