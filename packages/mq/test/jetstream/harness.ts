@@ -5,6 +5,7 @@ import type { JetStreamRules } from '../../src/jetstream/backend.js';
 import { JetStreamQueues } from '../../src/jetstream/queues.js';
 import { Scheduler } from '../../src/scheduler.js';
 import type { BackendHarness, ContractLimits } from '../contract/backend-contract.js';
+import { codeOf } from './j2-nodes.js';
 
 /** Margin added to each `advance`: the server's timers and the NAKs on their way, on a shared machine. */
 const MARGIN_MS = 150;
@@ -16,6 +17,14 @@ const MARGIN_MS = 150;
 const KEY_HEADER_ROOM = 48;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The code a client call failed with (`ERR_UNAVAILABLE`, ...), or `ok`. */
+export async function outcome(call: Promise<unknown>): Promise<string> {
+  return call.then(
+    () => 'ok',
+    (error: unknown) => codeOf(error),
+  );
+}
 
 /** A fresh prefix per harness, so the tests' streams never meet on one server. */
 export function testPrefix(): string {

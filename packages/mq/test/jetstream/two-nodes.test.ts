@@ -1,19 +1,12 @@
 import { natsServerMissing, startNats, waitFor, type NatsHandle } from '@streampy/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeOf, startNatsNode, startNatsNodes, type NatsNode } from './j2-nodes.js';
+import { outcome } from './harness.js';
+import { startNatsNode, startNatsNodes, type NatsNode } from './j2-nodes.js';
 
 const missing = natsServerMissing();
 if (missing !== undefined) console.warn(`SKIPPED: two streampy-mq nodes on JetStream need nats-server: ${missing}`);
 
 const text = (body: Uint8Array | undefined): string | undefined => (body === undefined ? undefined : new TextDecoder().decode(body));
-
-/** The code a client call failed with, or `ok`. */
-async function outcome(call: Promise<unknown>): Promise<string> {
-  return call.then(
-    () => 'ok',
-    (error: unknown) => codeOf(error),
-  );
-}
 
 /** Takes every message of `queue` through `node` (at most `max`). */
 async function drain(node: NatsNode, queue: string, max = 100): Promise<string[]> {

@@ -1,17 +1,10 @@
 import { natsServerMissing, startNats, waitFor, type NatsHandle } from '@streampy/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codeOf, startNatsNode, type NatsNode } from './j2-nodes.js';
+import { outcome } from './harness.js';
+import { startNatsNode, type NatsNode } from './j2-nodes.js';
 
 const missing = natsServerMissing();
 if (missing !== undefined) console.warn(`SKIPPED: the ERR UNAVAILABLE test needs nats-server: ${missing}`);
-
-/** The code a client call failed with, or `ok`. */
-async function outcome(call: Promise<unknown>): Promise<string> {
-  return call.then(
-    () => 'ok',
-    (error: unknown) => codeOf(error),
-  );
-}
 
 describe.skipIf(missing !== undefined)('streampy-mq --nats while nats-server is down', () => {
   let nats: NatsHandle;
