@@ -30,7 +30,7 @@ export interface CorrelatorOptions {
   readonly retries: number;
   /** Backoff before the first retry, doubled for each further one, with jitter. */
   readonly backoffMs: number;
-  /** Largest datagram sent. */
+  /** Largest datagram sent (lowered when the OS refuses one of several frames as too large). */
   readonly maxDatagramBytes: number;
   readonly clock: Clock;
   /** Ends a timeout's message, when the layer below knows why replies did not arrive. */
@@ -51,7 +51,7 @@ export class Correlator {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #backoffMs: number;
-  readonly #maxDatagramBytes: number;
+  #maxDatagramBytes: number;
   readonly #clock: Clock;
   readonly #timeoutHint: (() => string | undefined) | undefined;
   #counter = 0;
@@ -66,6 +66,9 @@ export class Correlator {
   #outbox: Outstanding[] = [];
   #spare: Outstanding[] = [];
   readonly #parts: Uint8Array[] = [];
+  #partsBytes = 0;
+  /** Frames of a datagram the OS refused as too large, to go again in smaller ones at the next flush. */
+  #refused: { readonly request: Outstanding; readonly index: number }[] = [];
   #tickScheduled = false;
   readonly #onTick = (): void => this.#tick();
   /**
@@ -158,7 +161,7 @@ export class Correlator {
   #tick(): void {
     this.#tickScheduled = false;
     if (this.#closed) return;
-    if (this.#outbox.length > 0) this.#flush();
+    if (this.#outbox.length > 0 || this.#refused.length > 0) this.#flush();
     // Let go only if the turn that finished the last request did not start another one.
     if (this.#outstanding === 0) this.#transport.hold(false);
   }
@@ -176,26 +179,28 @@ export class Correlator {
   #flush(): void {
     const outbox = this.#outbox;
     this.#outbox = this.#spare;
-    const parts = this.#parts;
     const now = this.#clock.now();
-    let bytes = 0;
+    if (this.#refused.length > 0) {
+      // Sent again within their attempt (the OS never sent them): the deadline stays.
+      for (const { request, index } of this.#refused) if (!request.settled && request.open(index)) this.#pack(request.frames[index] as Uint8Array);
+      this.#refused = [];
+    }
     for (const request of outbox) {
       if (request.settled) continue;
-      for (let i = 0; i < request.frames.length; i++) {
-        if (!request.open(i)) continue;
-        const frame = request.frames[i] as Uint8Array;
-        if (bytes + frame.length > this.#maxDatagramBytes && parts.length > 0) {
-          this.#sendParts(parts);
-          bytes = 0;
-        }
-        parts.push(frame);
-        bytes += frame.length;
-      }
+      for (let i = 0; i < request.frames.length; i++) if (request.open(i)) this.#pack(request.frames[i] as Uint8Array);
       this.#sent(request, now);
     }
-    if (parts.length > 0) this.#sendParts(parts);
+    if (this.#parts.length > 0) this.#sendParts(this.#parts);
     outbox.length = 0;
     this.#spare = outbox;
+  }
+
+  /** Adds `frame` to the datagram being filled, sending that one first when `frame` would not fit. */
+  #pack(frame: Uint8Array): void {
+    const parts = this.#parts;
+    if (this.#partsBytes + frame.length > this.#maxDatagramBytes && parts.length > 0) this.#sendParts(parts);
+    parts.push(frame);
+    this.#partsBytes += frame.length;
   }
 
   /** One datagram of `parts`, emptied after. Frames written next to each other go as one view. */
@@ -213,6 +218,7 @@ export class Correlator {
     parts.length = merged + 1;
     this.#transport.send(parts.length === 1 ? (parts[0] as Uint8Array) : parts);
     parts.length = 0;
+    this.#partsBytes = 0;
   }
 
   #sent(request: Outstanding, now: number): void {
@@ -312,8 +318,8 @@ export class Correlator {
       for (const request of onWire) this.#attemptEnded(request, fault.cause);
       return;
     }
-    // Too large: the frames of the datagram never left, and no retry would send them. Which
-    // requests they belong to is read from the frames themselves (rare: no bookkeeping per send).
+    // Too large: the frames of the datagram never left. Which requests they belong to is read
+    // from the frames themselves (rare: no bookkeeping per send).
     const refused = (request: Outstanding): DatagramTooLargeError => new DatagramTooLargeError(this.peer, request.label, fault.bytes, fault.cause);
     const matching = this.#matching;
     if (matching.kind === 'ordered') {
@@ -322,12 +328,25 @@ export class Correlator {
       return;
     }
     const datagram = fault.datagram instanceof Uint8Array ? fault.datagram : Buffer.concat(fault.datagram);
+    const frames: { request: Outstanding; index: number }[] = [];
     for (const payload of scanFrames(datagram, { maxFrameBytes: datagram.length }).frames) {
       const counter = matching.counterOf(payload);
       const request = counter < 0 ? undefined : this.#byCounter.get(counter);
-      if (request === undefined) continue;
-      this.#byCounter.delete(counter);
-      if (request.refuse(counter - request.first, refused(request))) this.#finish(request);
+      if (request !== undefined) frames.push({ request, index: counter - request.first });
+    }
+    if (frames.length > 1) {
+      // Several coalesced frames: the OS takes less than we packed (macOS: 9216 bytes). Halve
+      // the datagram size for good and send them again, split; a frame alone is refused below.
+      // Each refusal halves below the size refused, so this ends: at worst in single frames.
+      this.#maxDatagramBytes = Math.min(this.#maxDatagramBytes, Math.floor(fault.bytes / 2));
+      this.#refused.push(...frames);
+      this.#schedule();
+      return;
+    }
+    for (const { request, index } of frames) {
+      this.#byCounter.delete(request.first + index);
+      // No retry: the same bytes would be refused again.
+      if (request.refuse(index, refused(request))) this.#finish(request);
     }
   }
 

@@ -117,7 +117,7 @@ describe('a datagram the operating system refuses as too large (real UDP sockets
 });
 
 describe('faults reported by the transport (in memory)', () => {
-  it('a refused datagram fails exactly the requests it carried, for good: no retry, no timeout', async () => {
+  it('a refused datagram of several frames is split (the datagram size halves for good); a frame refused alone fails, never retried', async () => {
     const transport = new MemoryTransport();
     const clock = new ManualClock();
     const client = createClientOver(transport, { host: '127.0.0.1', port: 1 }, { clock, timeoutMs: 50, retries: 3, maxDatagramBytes: 200 });
@@ -127,16 +127,29 @@ describe('faults reported by the transport (in memory)', () => {
     const many = client.putMany(['b'.repeat(40), 'c'.repeat(40), 'd'.repeat(40)]);
     await turn();
     expect(transport.sent).toHaveLength(2);
+    const refusedBytes = (transport.sent[0] as Uint8Array).length;
     expect(transport.frames(0)).toHaveLength(2);
     transport.fault('too-large', 0);
-    expect(await put).toMatchObject({ code: 'ERR_DATAGRAM_TOO_LARGE', name: 'DatagramTooLargeError', bytes: (transport.sent[0] as Uint8Array).length });
-    transport.answerPuts(1);
-    const results = await many;
-    // Frames of the refused datagram are rejected; those of the other one were answered.
-    expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason.code))).toEqual(['ERR_DATAGRAM_TOO_LARGE', 'ok', 'ok']);
-    clock.advance(10_000);
     await turn();
-    expect(transport.sent).toHaveLength(2);
+    // Sent again at half the refused size: one frame each.
+    expect(transport.sent).toHaveLength(4);
+    expect(transport.frames(2)).toEqual([transport.frames(0)[0]]);
+    expect(transport.frames(3)).toEqual([transport.frames(0)[1]]);
+    transport.fault('too-large', 2);
+    expect(await put).toMatchObject({ code: 'ERR_DATAGRAM_TOO_LARGE', name: 'DatagramTooLargeError', bytes: (transport.sent[2] as Uint8Array).length });
+    transport.answerPuts(1);
+    transport.answerPuts(3);
+    const results = await many;
+    expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason.code))).toEqual(['ok', 'ok', 'ok']);
+    // The refused put is never sent again, and the next turn packs at the lowered size.
+    clock.advance(10_000);
+    const later = client.putMany(['e'.repeat(40), 'f'.repeat(40)]);
+    await turn();
+    expect(transport.sent).toHaveLength(6);
+    expect(transport.sent.slice(4).every((data) => (data as Uint8Array).length <= refusedBytes / 2)).toBe(true);
+    transport.answerPuts(4);
+    transport.answerPuts(5);
+    expect((await later).every((r) => r.status === 'fulfilled')).toBe(true);
     await client.close();
   });
 
