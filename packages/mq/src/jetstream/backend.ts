@@ -1,4 +1,4 @@
-import type { Msg } from '@nats-io/transport-node';
+import { headers, type Msg, type MsgHdrs } from '@nats-io/transport-node';
 import { parseLeaseToken } from '@streampy/codec';
 import type { Clock, Logger } from '@streampy/runtime';
 import { PUT_DUPLICATE, PUT_STORED, type MessageBatch, type PutOptions, type PutResult, type QueueBackend } from '../backend.js';
@@ -9,9 +9,10 @@ import type { Scheduler } from '../scheduler.js';
 import type { QueueStats } from '../stats.js';
 import { Counts } from './counts.js';
 import { LeaseTable, type Lease, type LeaseActions } from './leases.js';
-import { fullReason, unavailable, type JetStreamLink } from './link.js';
+import { isFullCode, unavailable, type JetStreamLink } from './link.js';
 import { deliveryOf, issuerOf, queueSubject, streamName } from './names.js';
 import type { Puller } from './puller.js';
+import { readPubAck, type Replies } from './replies.js';
 import type { LeaseHolder, LeaseRouter, LeaseVerb } from './router.js';
 import { ensureQueue, type StreamRules } from './setup.js';
 
@@ -24,6 +25,7 @@ export interface JetStreamRules extends StreamRules {
 export interface JetStreamContext {
   readonly link: JetStreamLink;
   readonly puller: Puller;
+  readonly replies: Replies;
   readonly router: LeaseRouter;
   readonly clock: Clock;
   readonly scheduler: Scheduler;
@@ -31,6 +33,13 @@ export interface JetStreamContext {
   readonly rules: JetStreamRules;
   readonly deadLetters: DeadLetterRoute;
   readonly logger: Logger;
+}
+
+/** The idempotency key as JetStream's duplicate detection reads it. */
+function idHeaders(key: string): MsgHdrs {
+  const h = headers();
+  h.set('Nats-Msg-Id', key);
+  return h;
 }
 
 const ACK = '+ACK';
@@ -104,7 +113,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     }
     // At most once: the messages are handed out only once the server confirmed every removal;
     // when one is not confirmed none is (those removed are lost, as at-most-once allows; the rest come again).
-    const acked = await Promise.allSettled(taken.map((msg) => this.#link.request(msg.reply ?? '', ACK, `remove a message from queue ${this.name}`)));
+    const acked = await Promise.allSettled(taken.map((msg) => this.#context.replies.request(msg.reply ?? '', ACK, `remove a message from queue ${this.name}`)));
     const failed = acked.find((result) => result.status === 'rejected');
     if (failed !== undefined) {
       into.clear();
@@ -211,7 +220,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
         // Out of the table first, so a second ACK of it answers false at once.
         this.#leases.release(lease);
         try {
-          await this.#link.request(reply, ACK, `acknowledge lease ${token}`);
+          await this.#context.replies.request(reply, ACK, `acknowledge lease ${token}`);
         } catch (error) {
           this.#leases.reinstate(lease);
           throw error;
@@ -233,7 +242,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
         }
         if (ms <= 0) this.#leases.giveBack(lease);
         else this.#leases.delay(lease, ms);
-        await this.#link.request(reply, ms <= 0 ? NAK : `${NAK} ${JSON.stringify({ delay: ms * NANOS })}`, `give back lease ${token}`);
+        await this.#context.replies.request(reply, ms <= 0 ? NAK : `${NAK} ${JSON.stringify({ delay: ms * NANOS })}`, `give back lease ${token}`);
         return true;
     }
   }
@@ -252,7 +261,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       return;
     }
     this.#leases.giveBack(lease);
-    if (lease.msg.reply !== undefined) this.#track(this.#link.request(lease.msg.reply, NAK, `give back expired lease of message ${lease.messageId}`));
+    if (lease.msg.reply !== undefined) this.#track(this.#context.replies.request(lease.msg.reply, NAK, `give back expired lease of message ${lease.messageId}`));
   }
 
   async #put(body: Uint8Array, key: string | undefined, bounded: boolean, what: string): Promise<PutResult> {
@@ -263,21 +272,20 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       this.#counters.rejectedFull++;
       return { outcome: 'full', reason: `queue ${this.name} is full: its byte bound (${maxBytes} bytes, about ${this.#counts.bodyBytes} held) is reached; retry later` };
     }
-    try {
-      const ack = await this.#link.js.publish(this.#subject, body, key === undefined ? { timeout: this.#link.timeoutMs } : { msgID: key, timeout: this.#link.timeoutMs });
-      if (ack.duplicate) {
-        this.#counters.duplicates++;
-        return PUT_DUPLICATE;
-      }
-      this.#counters.puts++;
-      this.#counts.stored(body.byteLength);
-      return PUT_STORED;
-    } catch (error) {
-      const reason = fullReason(error, this.name);
-      if (reason === undefined) throw unavailable(what, error);
+    const answer = readPubAck(await this.#context.replies.request(this.#subject, body, what, key === undefined ? undefined : idHeaders(key)));
+    if (answer === undefined) throw unavailable(what, new Error('the stream answered something that is not a PubAck'));
+    if ('errCode' in answer) {
+      if (!isFullCode(answer.errCode)) throw unavailable(what, new Error(`${answer.description} (JetStream error ${answer.errCode})`));
       this.#counters.rejectedFull++;
-      return { outcome: 'full', reason };
+      return { outcome: 'full', reason: `queue ${this.name} is full: JetStream refused the message (${answer.description}); retry later` };
     }
+    if (answer.duplicate) {
+      this.#counters.duplicates++;
+      return PUT_DUPLICATE;
+    }
+    this.#counters.puts++;
+    this.#counts.stored(body.byteLength);
+    return PUT_STORED;
   }
 
   /** Pulls up to `max` messages within `room` bytes (as the server counts them), after the puts before. */
@@ -305,7 +313,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       // Stored once even when several nodes race (the destination dedups on the key), then removed here.
       this.#context.deadLetters.route({ queue: this.name, messageId, body: utf8Text(msg.data), deliveries, idempotent: true }, () => {
         if (reply === undefined) return resolve();
-        this.#link.request(reply, ACK, `remove dead letter ${messageId} from queue ${this.name}`).then(
+        this.#context.replies.request(reply, ACK, `remove dead letter ${messageId} from queue ${this.name}`).then(
           () => {
             this.#counts.removed(msg.data.byteLength);
             resolve();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { NoRespondersError, RequestError, connect, credsAuthenticator, type ConnectionOptions, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { NoRespondersError, RequestError, connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@streampy/runtime';
 import { MqError } from '../errors.js';
 import { NODE_ID_LENGTH } from './names.js';
@@ -29,13 +29,12 @@ export function unavailable(what: string, cause?: unknown): MqError {
   return new MqError('ERR_UNAVAILABLE', `NATS JetStream did not ${what}${why}; nothing acknowledged is lost, retry later`, cause === undefined ? undefined : { cause });
 }
 
-/** JetStream's answers to a publish over a stream's bounds (discard new): maximum messages, bytes, resources. */
+/** JetStream's error codes for a publish over a stream's bounds (discard new): maximum messages, bytes, resources. */
 const FULL_CODES = new Set([10_077, 10_078, 10_023, 10_047]);
 
-/** Why a publish was refused for space (the PUT answers ERR FULL), or undefined for any other failure. */
-export function fullReason(error: unknown, queue: string): string | undefined {
-  if (!(error instanceof JetStreamApiError) || !FULL_CODES.has(error.code)) return undefined;
-  return `queue ${queue} is full: JetStream refused the message (${error.message}); retry later`;
+/** True when a publish was refused for space (the PUT answers ERR FULL). */
+export function isFullCode(code: number): boolean {
+  return FULL_CODES.has(code);
 }
 
 /** True when `error` says nobody listens on a subject (the node a token names is gone). */
@@ -50,7 +49,6 @@ export function isNoResponders(error: unknown): boolean {
  */
 export class JetStreamLink {
   readonly nc: NatsConnection;
-  readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly config: JetStreamConfig;
   /** This node's name in lease tokens, random per start (see `LeaseRouter`). */
@@ -58,9 +56,8 @@ export class JetStreamLink {
   #connected = true;
   #closed = false;
 
-  private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, config: JetStreamConfig, logger: Logger) {
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, config: JetStreamConfig, logger: Logger) {
     this.nc = nc;
-    this.js = js;
     this.jsm = jsm;
     this.config = config;
     this.nodeId = randomBytes(6).toString('base64url').slice(0, NODE_ID_LENGTH);
@@ -90,7 +87,7 @@ export class JetStreamLink {
     }
     try {
       const jsm = await jetstreamManager(nc, { timeout: config.timeoutMs });
-      return new JetStreamLink(nc, jetstream(nc, { timeout: config.timeoutMs }), jsm, config, logger);
+      return new JetStreamLink(nc, jsm, config, logger);
     } catch (cause) {
       await nc.close().catch(() => undefined);
       throw new MqError('ERR_UNAVAILABLE', `NATS at ${config.servers.join(',')} has no JetStream (start nats-server with -js): ${(cause as Error).message}`, { cause });
@@ -108,16 +105,6 @@ export class JetStreamLink {
   /** Throws ERR_UNAVAILABLE when the connection is down now: nothing is sent that could land after the answer. */
   check(what: string): void {
     if (!this.connected) throw unavailable(what, new Error('the connection to NATS is down (reconnecting)'));
-  }
-
-  /** A core request with the node's timeout; its failures become ERR_UNAVAILABLE. */
-  async request(subject: string, payload: string | Uint8Array, what: string): Promise<Msg> {
-    this.check(what);
-    try {
-      return await this.nc.request(subject, payload, { timeout: this.config.timeoutMs });
-    } catch (error) {
-      throw unavailable(what, error);
-    }
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@ import type { Scheduler } from '../scheduler.js';
 import { JetStreamBackend, type JetStreamContext, type JetStreamRules } from './backend.js';
 import { JetStreamLink, type JetStreamConfig } from './link.js';
 import { Puller } from './puller.js';
+import { Replies } from './replies.js';
 import { LeaseRouter } from './router.js';
 
 /** What a node gives its JetStream queues. */
@@ -24,6 +25,7 @@ export class JetStreamQueues {
   readonly #link: JetStreamLink;
   readonly #puller: Puller;
   readonly #router: LeaseRouter;
+  readonly #replies: Replies;
   readonly #options: JetStreamQueuesOptions;
   readonly #nonces = new NoncePool();
 
@@ -31,6 +33,7 @@ export class JetStreamQueues {
     this.#link = link;
     this.#options = options;
     this.#puller = new Puller(link);
+    this.#replies = new Replies(link);
     this.#router = new LeaseRouter(link, options.logger);
   }
 
@@ -47,7 +50,7 @@ export class JetStreamQueues {
   /** Opens (making it if no node did yet) the queue `name`; the dead-letter queue has no bounds and no delivery limit. */
   open(name: string, deadLetters: DeadLetterRoute, isDeadLetterQueue: boolean): Promise<JetStreamBackend> {
     const { rules, clock, scheduler, logger } = this.#options;
-    const context: JetStreamContext = { link: this.#link, puller: this.#puller, router: this.#router, clock, scheduler, nonces: this.#nonces, rules, deadLetters, logger };
+    const context: JetStreamContext = { link: this.#link, puller: this.#puller, replies: this.#replies, router: this.#router, clock, scheduler, nonces: this.#nonces, rules, deadLetters, logger };
     return JetStreamBackend.open(name, context, isDeadLetterQueue);
   }
 
@@ -55,6 +58,7 @@ export class JetStreamQueues {
   async close(): Promise<void> {
     this.#router.close();
     this.#puller.close();
+    this.#replies.close();
     await this.#link.close();
   }
 }
