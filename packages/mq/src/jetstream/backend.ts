@@ -10,8 +10,9 @@ import type { QueueStats } from '../stats.js';
 import { Counts } from './counts.js';
 import { LeaseTable, type Lease, type LeaseActions } from './leases.js';
 import { isFullCode, unavailable, type JetStreamLink } from './link.js';
-import { deliveryOf, issuerOf, queueSubject, streamName } from './names.js';
+import { deliveryOf, issuerOf, queueSubject, readySubject, streamName } from './names.js';
 import type { Puller } from './puller.js';
+import { SharedReady } from './ready.js';
 import { readPubAck, type Replies } from './replies.js';
 import type { LeaseHolder, LeaseRouter, LeaseVerb } from './router.js';
 import { ensureQueue, type StreamRules } from './setup.js';
@@ -65,6 +66,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
   readonly #link: JetStreamLink;
   readonly #isDeadLetterQueue: boolean;
   readonly #leases: LeaseTable;
+  readonly #ready: SharedReady;
   readonly #counts: Counts;
   /** Work started here that outlives its request: dead letters on their way, keep-alives, NAKs at deadlines. */
   readonly #background = new Set<Promise<unknown>>();
@@ -80,8 +82,9 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     this.#stream = streamName(context.link.config.prefix, name);
     this.#subject = queueSubject(context.link.config.prefix, name);
     this.#isDeadLetterQueue = isDeadLetterQueue;
-    this.#leases = new LeaseTable(context.clock, context.scheduler, context.rules.ackWaitMs, this);
-    this.#counts = new Counts(context.link, this.#stream, this.#subject, context.clock);
+    this.#ready = new SharedReady(context.link, readySubject(context.link.config.prefix, name));
+    this.#leases = new LeaseTable(context.clock, context.scheduler, context.rules.ackWaitMs, this, this.#ready);
+    this.#counts = new Counts(context.link, this.#stream, this.#subject, context.clock, this.#ready);
   }
 
   /** Makes (or finds) the queue's stream and consumer, then serves it; the dead-letter queue has no bounds and no delivery limit. */
@@ -120,20 +123,30 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       throw failed.reason;
     }
     this.#counters.gets += taken.length;
+    const again: number[] = [];
     for (const msg of taken) {
       this.#counts.removed(msg.data.byteLength);
-      if (deliveryOf(msg.reply ?? '')?.deliveries === 1) this.#counts.delivered(1);
+      const info = deliveryOf(msg.reply ?? '');
+      if (info?.deliveries === 1) this.#counts.delivered(1);
+      else if (info !== undefined) again.push(info.streamSeq);
     }
+    this.#ready.taken(again);
   }
 
   async reserve(max: number, leaseMs: number, into: MessageBatch): Promise<void> {
     const messages = await this.#fetch(max, into.room, `lease a message of queue ${this.name}`);
     const maxDeliveries = this.#context.rules.maxDeliveries;
+    const again: number[] = [];
     for (const msg of messages) {
       const info = deliveryOf(msg.reply ?? '');
-      if (info === undefined) continue;
-      if (info.deliveries > 1) this.#counters.redeliveries++;
-      else this.#counts.delivered(1);
+      if (info === undefined) {
+        this.#giveBack(msg);
+        continue;
+      }
+      if (info.deliveries > 1) {
+        this.#counters.redeliveries++;
+        again.push(info.streamSeq);
+      } else this.#counts.delivered(1);
       // Its last lease ran out on a node that stopped, or whose NAK was lost: past its deliveries now.
       if (!this.#isDeadLetterQueue && info.deliveries > maxDeliveries) {
         this.#deadLetter(msg, info.streamSeq, info.deliveries);
@@ -148,6 +161,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       this.#counters.reserves++;
       into.addLeased(msg.data, msg.data.byteLength, info.storedAt, lease.messageId, Math.min(info.deliveries, MAX_TOKEN_DELIVERY), nonce);
     }
+    this.#ready.taken(again);
   }
 
   ack(token: string): Promise<boolean> {
@@ -194,6 +208,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     if (this.#closed) return;
     this.#closed = true;
     this.#context.router.remove(this.name);
+    this.#ready.close();
     for (const lease of this.#leases.clear()) if (this.#link.connected && lease.msg.reply !== undefined) this.#link.nc.publish(lease.msg.reply, NAK);
     await Promise.allSettled([...this.#background]);
   }

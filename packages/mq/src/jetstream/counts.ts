@@ -1,6 +1,7 @@
 import type { Clock } from '@streampy/runtime';
 import { unavailable, type JetStreamLink } from './link.js';
 import { CONSUMER } from './names.js';
+import type { SharedReady } from './ready.js';
 
 /** How old the counts STATS shows may be before a STATS asks the server again. */
 const FRESH_MS = 1_000;
@@ -34,7 +35,10 @@ export class Counts {
   #readAt = -Infinity;
   #reading: Promise<void> | undefined;
 
-  constructor(link: JetStreamLink, stream: string, subject: string, clock: Clock) {
+  readonly #ready: SharedReady;
+
+  constructor(link: JetStreamLink, stream: string, subject: string, clock: Clock, ready: SharedReady) {
+    this.#ready = ready;
     this.#link = link;
     this.#stream = stream;
     this.#clock = clock;
@@ -76,7 +80,8 @@ export class Counts {
     this.#link.check(what);
     try {
       const [consumer, stream] = await Promise.all([this.#link.jsm.consumers.info(this.#stream, CONSUMER), this.#link.jsm.streams.info(this.#stream)]);
-      const { messages, bytes } = stream.state;
+      const { messages, bytes, first_seq: firstSeq } = stream.state;
+      this.#ready.prune(firstSeq);
       this.messages = messages;
       this.ackPending = consumer.num_ack_pending;
       this.neverDelivered = Math.max(0, messages - consumer.num_ack_pending);

@@ -2,6 +2,7 @@ import type { Msg } from '@nats-io/transport-node';
 import type { LeaseToken } from '@streampy/codec';
 import type { Clock } from '@streampy/runtime';
 import type { Deadline, Scheduler } from '../scheduler.js';
+import type { SharedReady } from './ready.js';
 
 /** What a lease's node does when its lease needs the server: keep it alive, or end it at its deadline. */
 export interface LeaseActions {
@@ -46,9 +47,8 @@ export class Lease implements Deadline {
 }
 
 /**
- * The deliveries a node holds on one queue, their deadlines on the node's scheduler (one
- * timer for all), and the messages it gave back that are ready again (for SIZE: JetStream's
- * consumer info counts only messages never delivered as pending).
+ * The deliveries a node holds on one queue and their deadlines on the node's scheduler (one
+ * timer for all); what it gives back is told to every node through the queue's `SharedReady`.
  */
 export class LeaseTable {
   readonly #clock: Clock;
@@ -57,18 +57,19 @@ export class LeaseTable {
   /** Keep-alives go out at this period: half the consumer's ack wait. */
   readonly #keepAliveMs: number;
   readonly #bySeq = new Map<number, Lease>();
-  readonly #ready = new Set<number>();
+  readonly #ready: SharedReady;
   leased = 0;
   delayed = 0;
 
-  constructor(clock: Clock, scheduler: Scheduler, ackWaitMs: number, actions: LeaseActions) {
+  constructor(clock: Clock, scheduler: Scheduler, ackWaitMs: number, actions: LeaseActions, ready: SharedReady) {
+    this.#ready = ready;
     this.#clock = clock;
     this.#scheduler = scheduler;
     this.#actions = actions;
     this.#keepAliveMs = Math.max(1, Math.floor(ackWaitMs / 2));
   }
 
-  /** Messages given back by this node and not fetched again since. */
+  /** Messages given back (by any node on the queue) and not fetched again since. */
   get readyAgain(): number {
     return this.#ready.size;
   }
@@ -82,7 +83,6 @@ export class LeaseTable {
 
   /** A fresh delivery of `seq`, leased for `leaseMs`; an older lease of the same message (the server redelivered it) ends. */
   hold(msg: Msg, seq: number, deliveries: number, nonce: string, leaseMs: number): Lease {
-    this.#ready.delete(seq);
     const old = this.#bySeq.get(seq);
     if (old !== undefined) this.release(old);
     const lease = new Lease(this, msg, seq, deliveries, nonce);
@@ -167,7 +167,6 @@ export class LeaseTable {
   clear(): Lease[] {
     const held = [...this.#bySeq.values()];
     for (const lease of held) this.release(lease);
-    this.#ready.clear();
     return held;
   }
 

@@ -30,6 +30,11 @@ export function queueSubject(prefix: string, queue: string): string {
   return `${prefix}.q.${encodeQueueName(queue)}`;
 }
 
+/** Where the nodes of a queue tell each other which of its messages were given back (see `SharedReady`). */
+export function readySubject(prefix: string, queue: string): string {
+  return `${prefix}.ready.${encodeQueueName(queue)}`;
+}
+
 /** Where the node `nodeId` answers for the leases it handed out (see `LeaseRouter`). */
 export function leaseSubject(prefix: string, nodeId: string): string {
   return `${prefix}.lease.${nodeId}`;

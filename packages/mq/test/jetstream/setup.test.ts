@@ -1,6 +1,6 @@
 import { isStreampyError } from '@streampy/codec';
 import { silentLogger, systemClock } from '@streampy/runtime';
-import { natsServerMissing, startNats, type NatsHandle } from '@streampy/testing';
+import { natsServerMissing, startNats, waitFor, type NatsHandle } from '@streampy/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MessageBatch } from '../../src/backend.js';
 import type { DeadLetterRoute } from '../../src/dead-letter.js';
@@ -65,6 +65,27 @@ describe.skipIf(missing !== undefined)('JetStream queues on a real nats-server',
     const slower = await connect(prefix, { ...RULES, ackWaitMs: 5_000 });
     expect((await slower.open('race.q', NO_DEAD_LETTERS, false).catch((error: unknown) => error)) as Error).toMatchObject({ code: 'ERR_BAD_OPTION', message: expect.stringMatching(/ack_wait/) as string });
     await Promise.all(opened.map((backend) => backend.close()));
+  });
+
+  it('counts a message given back through one node as ready on every node, until one of them fetches it', async () => {
+    const prefix = testPrefix();
+    const [one, two] = await Promise.all([connect(prefix), connect(prefix)]);
+    const a = await one.open('shared', NO_DEAD_LETTERS, false);
+    const b = await two.open('shared', NO_DEAD_LETTERS, false);
+    onTestFinished(async () => {
+      await Promise.all([a.close(), b.close()]);
+    });
+    await a.put(new TextEncoder().encode('again'), undefined);
+    const first = new MessageBatch().reset(Infinity, 0);
+    await a.reserve(1, 60_000, first);
+    expect(await b.size()).toBe(0);
+    expect(await a.nack(`${first.messageIds[0]}.1.${first.nonces[0]}`, 0)).toBe(true);
+    await waitFor(async () => (await b.size()) === 1, { what: 'B to count the message A gave back' });
+    const second = new MessageBatch().reset(Infinity, 0);
+    await b.reserve(1, 60_000, second);
+    expect(second.deliveries).toEqual([2]);
+    await waitFor(async () => (await a.size()) === 0, { what: 'A to hear that B took it' });
+    expect(await b.size()).toBe(0);
   });
 
   it('keeps a lease longer than the ack wait alive with keep-alives, until it is acked', async () => {
