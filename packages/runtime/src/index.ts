@@ -5,7 +5,7 @@ export type { LogFields, LogLevel, LogStream, Logger, LoggerOptions } from './lo
 export { UsageError, choiceFlag, hostPortFlag, integerFlag, logLevelFlag, normalizeArgv, packageVersion, parseCommandLine, runCli, runCommand } from './cli.js';
 export type { CommandLine, CommandLineSpec, CommandSpec, FlagConfig, ParseArgsOptionsConfig } from './cli.js';
 export { STOP_MESSAGE, isStopMessage, onStopRequest, requestStop } from './process-control.js';
-export type { StopReason, StopSignal, StoppableChild } from './process-control.js';
+export type { StopReason, StopRequestOptions, StopSignal, StoppableChild } from './process-control.js';
 export { isReservedFileName, safeFileNamePart } from './file-name.js';
 export { systemClock } from './clock.js';
 export type { Clock, TimerHandle, TimerOptions } from './clock.js';

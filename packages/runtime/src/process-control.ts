@@ -6,6 +6,8 @@
  * closes (its parent died) stops too, so it is never left running as an orphan.
  */
 
+import { systemClock, type Clock } from './clock.js';
+
 /** The message a parent sends over the IPC channel to ask a streampy process to stop gracefully. */
 export const STOP_MESSAGE: { readonly type: 'streampy:stop' } = Object.freeze({ type: 'streampy:stop' });
 
@@ -17,6 +19,32 @@ export type StopReason = StopSignal | 'message' | 'disconnect';
 
 const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM'];
 
+/** How soon after a stop signal the same signal again is taken as the same request, not a second Ctrl-C. */
+export const SAME_SIGNAL_MS = 500;
+
+export interface StopRequestOptions {
+  /** Where time comes from (tests inject a manual clock). */
+  readonly clock?: Clock;
+}
+
+/**
+ * What `onStopRequest` does with each request, apart from the process: the first one stops;
+ * after it a signal exits at once, unless it is the first signal repeated within
+ * `SAME_SIGNAL_MS`; anything else is ignored.
+ */
+export function stopRequestRule(clock: Clock): (reason: StopReason) => 'stop' | 'exit' | 'ignore' {
+  let first: { readonly reason: StopReason; readonly at: number } | undefined;
+  return (reason) => {
+    if (first === undefined) {
+      first = { reason, at: clock.now() };
+      return 'stop';
+    }
+    const signal = reason === 'SIGINT' || reason === 'SIGTERM';
+    const echo = reason === first.reason && clock.now() - first.at < SAME_SIGNAL_MS;
+    return signal && !echo ? 'exit' : 'ignore';
+  };
+}
+
 /** Whether an IPC message is `STOP_MESSAGE` (anything else a parent sends is ignored). */
 export function isStopMessage(message: unknown): boolean {
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === STOP_MESSAGE.type;
@@ -26,23 +54,22 @@ export function isStopMessage(message: unknown): boolean {
  * Calls `stop` once, on the first stop request: SIGINT or SIGTERM, the IPC `STOP_MESSAGE`, or
  * the IPC channel to the parent closing. A signal while already stopping exits at once (130), as
  * a second Ctrl-C should; a second message or a late disconnect changes nothing, so a parent's
- * message racing a terminal's Ctrl-C cannot cut a graceful stop short. Returns a function that
- * removes the handlers.
+ * message racing a terminal's Ctrl-C cannot cut a graceful stop short. The first signal repeated
+ * within `SAME_SIGNAL_MS` is the same request: one Ctrl-C under `pnpm run` arrives twice (the
+ * terminal sends SIGINT to the whole process group, and pnpm relays it to its script as well).
+ * Returns a function that removes the handlers.
  *
  * The IPC channel is unref'd: it never keeps the process alive by itself, so a command that
  * finishes its work exits as it would without a parent.
  */
-export function onStopRequest(stop: (reason: StopReason) => void): () => void {
-  let stopping = false;
+export function onStopRequest(stop: (reason: StopReason) => void, options: StopRequestOptions = {}): () => void {
+  const decide = stopRequestRule(options.clock ?? systemClock);
   let removed = false;
   const request = (reason: StopReason): void => {
     if (removed) return;
-    if (stopping) {
-      if (reason === 'SIGINT' || reason === 'SIGTERM') process.exit(130);
-      return;
-    }
-    stopping = true;
-    stop(reason);
+    const action = decide(reason);
+    if (action === 'stop') stop(reason);
+    else if (action === 'exit') process.exit(130);
   };
   const onSignal = (signal: StopSignal): void => request(signal);
   const onMessage = (message: unknown): void => {
