@@ -7,6 +7,7 @@ import { MqError } from './errors.js';
 import type { JetStreamConfig } from './jetstream/link.js';
 import { DEFAULT_PREFIX, checkPrefix } from './jetstream/names.js';
 import { maxMessageBytesFor } from './limits.js';
+import { defaultMaxDatagramBytes } from './os-limits.js';
 import { MAX_DELIVERIES, type LocalLimits } from './local/backend.js';
 import { queueDirName } from './local/queue-dir.js';
 import type { EngineFactory, FsyncPolicy } from './storage/engine.js';
@@ -52,7 +53,7 @@ export interface QueueNodeOptions {
    * V8's heap limit; at least 1 MiB.
    */
   readonly maxMemory?: number;
-  /** Largest datagram sent or accepted. Default 65507. */
+  /** Largest datagram sent or accepted. Default 65507, or the OS's send limit where lower (macOS: 9216 unless raised). */
   readonly maxDatagramBytes?: number;
   /** Named queues a node holds at most, the default and dead-letter queues included. Default 64. */
   readonly maxQueues?: number;
@@ -199,7 +200,7 @@ export function resolveConfig(options: QueueNodeOptions): NodeConfig {
   };
   // Signed datagrams carry an AUTH frame: the frames get that much less room, and so does the largest message.
   const envelope = keyring === undefined ? 0 : AUTH_FRAME_MAX_BYTES;
-  const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes, DEFAULT_MAX_FRAME_BYTES, 1024, DEFAULT_MAX_FRAME_BYTES) - envelope;
+  const maxDatagramBytes = integer('maxDatagramBytes', options.maxDatagramBytes, defaultMaxDatagramBytes(), 1024, DEFAULT_MAX_FRAME_BYTES) - envelope;
   const limits: LocalLimits = {
     maxMessages: integer('maxMessages', options.maxMessages, Number.MAX_SAFE_INTEGER),
     maxBytes: integer('maxBytes', options.maxBytes, Number.MAX_SAFE_INTEGER),
