@@ -143,17 +143,16 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
         this.#giveBack(msg);
         continue;
       }
-      if (info.deliveries > 1) {
-        this.#counters.redeliveries++;
-        again.push(info.streamSeq);
-      } else this.#counts.delivered(1);
+      if (info.deliveries > 1) this.#counters.redeliveries++;
+      else this.#counts.delivered(1);
+      if (!into.fits(msg.data.byteLength)) {
+        this.#giveBack(msg);
+        continue;
+      }
+      if (info.deliveries > 1) again.push(info.streamSeq);
       // Its last lease ran out on a node that stopped, or whose NAK was lost: past its deliveries now.
       if (!this.#isDeadLetterQueue && info.deliveries > maxDeliveries) {
         this.#deadLetter(msg, info.streamSeq, info.deliveries);
-        continue;
-      }
-      if (!into.fits(msg.data.byteLength)) {
-        this.#giveBack(msg);
         continue;
       }
       const nonce = this.#link.nodeId + this.#context.nonces.next();
@@ -208,8 +207,13 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     if (this.#closed) return;
     this.#closed = true;
     this.#context.router.remove(this.name);
+    for (const lease of this.#leases.clear()) {
+      if (!this.#link.connected || lease.msg.reply === undefined) continue;
+      // Told before the NAK, so other nodes count it ready by the time they can fetch it.
+      this.#ready.add(lease.seq);
+      this.#link.nc.publish(lease.msg.reply, NAK);
+    }
     this.#ready.close();
-    for (const lease of this.#leases.clear()) if (this.#link.connected && lease.msg.reply !== undefined) this.#link.nc.publish(lease.msg.reply, NAK);
     await Promise.allSettled([...this.#background]);
   }
 
