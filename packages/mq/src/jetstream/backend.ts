@@ -211,7 +211,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       if (!this.#link.connected || lease.msg.reply === undefined) continue;
       // Told before the NAK, so other nodes count it ready by the time they can fetch it.
       this.#ready.add(lease.seq);
-      this.#link.nc.publish(lease.msg.reply, NAK);
+      this.#link.tell(lease.msg.reply, NAK);
     }
     this.#ready.close();
     await Promise.allSettled([...this.#background]);
@@ -268,7 +268,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
 
   /** `LeaseActions`: the lease outlives the ack wait; a lost keep-alive only means the server may redeliver early. */
   keepAlive(lease: Lease): void {
-    if (this.#link.connected && lease.msg.reply !== undefined) this.#link.nc.publish(lease.msg.reply, WORKING);
+    if (lease.msg.reply !== undefined) this.#link.tell(lease.msg.reply, WORKING);
     this.#leases.touched(lease);
   }
 
@@ -321,7 +321,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
   #giveBack(msg: Msg): void {
     const info = deliveryOf(msg.reply ?? '');
     if (info !== undefined) this.#leases.markReady(info.streamSeq);
-    if (msg.reply !== undefined && this.#link.connected) this.#link.nc.publish(msg.reply, NAK);
+    if (msg.reply !== undefined) this.#link.tell(msg.reply, NAK);
   }
 
   #deadLetter(msg: Msg, seq: number, deliveries: number): void {
@@ -349,7 +349,8 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
   }
 
   #track(work: Promise<unknown>): void {
-    const tracked = work.catch((error: unknown) => this.#context.logger.warn('JetStream call failed', { queue: this.name, error: String(error) }));
+    // Debug only: an outage fails many of these at once, and the connection already said it dropped.
+    const tracked = work.catch((error: unknown) => this.#context.logger.debug('JetStream call failed', { queue: this.name, error: String(error) }));
     this.#background.add(tracked);
     void tracked.finally(() => this.#background.delete(tracked));
   }

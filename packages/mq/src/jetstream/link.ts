@@ -107,6 +107,21 @@ export class JetStreamLink {
     if (!this.connected) throw unavailable(what, new Error('the connection to NATS is down (reconnecting)'));
   }
 
+  /**
+   * Fire-and-forget publish (keep-alives, NAKs of messages not handed out, news to other nodes):
+   * false when it could not be sent. Never throws: these run from timers, where a throw would
+   * end the process.
+   */
+  tell(subject: string, payload: string | Uint8Array): boolean {
+    if (!this.connected) return false;
+    try {
+      this.nc.publish(subject, payload);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -25,6 +25,15 @@ const OVER_MAX_BYTES = 409;
 const NO_RESPONDERS = 503;
 const NAK = new TextEncoder().encode('-NAK');
 
+/** Ends a subscription; a connection closed meanwhile has ended it already (and would throw). */
+function unsubscribe(sub: Subscription): void {
+  try {
+    sub.unsubscribe();
+  } catch {
+    // Closed: nothing left to end.
+  }
+}
+
 /**
  * Pull requests (`no_wait`: answer at once with what is there) on the shared consumers, each
  * on its own inbox (JetStream delivers a message with its stream subject, so the inbox
@@ -99,18 +108,18 @@ export class Puller {
     this.#waiting.delete(waiting);
     clearTimeout(waiting.timer);
     if (pulled !== undefined) {
-      waiting.sub.unsubscribe();
+      unsubscribe(waiting.sub);
       waiting.resolve(pulled);
       return;
     }
     // Whatever came before the failure is given back, not lost to an ack wait; the inbox stays
     // open a while for stragglers, which are given back too.
     for (const msg of waiting.messages) this.#giveBack(msg);
-    setTimeout(() => waiting.sub.unsubscribe(), this.#link.timeoutMs).unref();
+    setTimeout(() => unsubscribe(waiting.sub), this.#link.timeoutMs).unref();
     waiting.reject(error);
   }
 
   #giveBack(msg: Msg): void {
-    if (msg.reply !== undefined && this.#link.connected) this.#link.nc.publish(msg.reply, NAK);
+    if (msg.reply !== undefined) this.#link.tell(msg.reply, NAK);
   }
 }

@@ -58,7 +58,7 @@ export class SharedReady {
 
   #tell(sign: '+' | '-', seqs: readonly number[]): void {
     // Lost while NATS is down: the others' counts are then off until the message is fetched again.
-    if (this.#link.connected) this.#link.nc.publish(this.#subject, sign + seqs.map((seq) => seq.toString(36)).join(','));
+    this.#link.tell(this.#subject, sign + seqs.map((seq) => seq.toString(36)).join(','));
   }
 
   /** Another node's (or this node's own, echoed) news; anything malformed is ignored. */

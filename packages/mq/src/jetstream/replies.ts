@@ -39,9 +39,10 @@ export class Replies {
     this.#sweep.unref();
   }
 
-  /** Publishes `payload` to `subject` and resolves with the reply; ERR_UNAVAILABLE after the node's timeout or when nobody listens. */
+  /** Publishes `payload` to `subject` and resolves with the reply; rejects with ERR_UNAVAILABLE while disconnected, after the node's timeout, or when nobody listens. */
   request(subject: string, payload: string | Uint8Array, what: string, headers?: MsgHdrs): Promise<Msg> {
-    this.#link.check(what);
+    // Rejected, never thrown: callers include timers (a lease's deadline), where a throw would end the process.
+    if (!this.#link.connected) return Promise.reject(unavailable(what, new Error('the connection to NATS is down (reconnecting)')));
     const id = (this.#next++).toString(36);
     return new Promise<Msg>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, deadline: Date.now() + this.#link.timeoutMs, what });

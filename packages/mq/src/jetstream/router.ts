@@ -31,13 +31,17 @@ export class LeaseRouter {
     this.#sub = link.nc.subscribe(leaseSubject(link.config.prefix, link.nodeId), {
       callback: (error, msg) => {
         if (error !== null) return;
-        this.#serve(msg.string()).then(
-          (answer) => msg.respond(answer),
-          (cause: unknown) => {
-            logger.warn('forwarded lease operation failed', { error: String(cause) });
-            msg.respond(UNAVAILABLE);
-          },
-        );
+        const respond = (answer: string): void => {
+          try {
+            msg.respond(answer);
+          } catch {
+            // The connection closed meanwhile: the asking node times out and says UNAVAILABLE.
+          }
+        };
+        this.#serve(msg.string()).then(respond, (cause: unknown) => {
+          logger.debug('forwarded lease operation failed', { error: String(cause) });
+          respond(UNAVAILABLE);
+        });
       },
     });
   }

@@ -24,7 +24,12 @@ describe.skipIf(missing !== undefined)('streampy-mq --nats while nats-server is 
     await node.client.put('before', { queue: 'kept', key: 'k-before' });
     const [lease] = await node.client.reserve({ queue: 'kept', leaseMs: 60_000 });
     expect(lease).toBeDefined();
+    await node.client.put('short', { queue: 'brief' });
+    const [brief] = await node.client.reserve({ queue: 'brief', leaseMs: 300 });
+    expect(brief).toBeDefined();
     await nats.kill('SIGKILL');
+    // That lease runs out while NATS is down: its NAK cannot go out, and the node carries on.
+    await waitFor(async () => (await node.client.stats()).queues.brief?.leased === 0, { what: 'the short lease to run out' });
 
     expect(await outcome(node.client.put('during', { queue: 'kept', retries: 0 }))).toBe('ERR_UNAVAILABLE');
     expect(await outcome(node.client.get({ queue: 'kept' }))).toBe('ERR_UNAVAILABLE');
