@@ -24,6 +24,8 @@ Options:
   --quick          tiny counts, a few seconds per group: a smoke test of every case
   --only LIST      comma-separated groups: queue,worker,durable,memory,latency,beanstalkd,jetstream,jetstream-node
   --no-build       do not run 'tsc -b' first
+  --out NAME       write bench/results/NAME.* (default latest, quick with --quick): a partial run
+                   (--only) then leaves the last full results alone
   --help           show this help
 
 Writes bench/results/latest.json, latest.md and latest.svg (quick.* with --quick). Exit 0 even when goals are
@@ -98,12 +100,13 @@ function parseCommandLine() {
   if (args[0] === '--') args.shift();
   const { values } = parseArgs({
     args,
-    options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean' } },
+    options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean' } },
   });
   const only = values.only?.split(',').map((key) => key.trim());
   const unknown = only?.filter((key) => !GROUPS.some((group) => group.key === key)) ?? [];
   if (unknown.length > 0) throw new UsageError(`--only: unknown group ${unknown.join(', ')}; known: ${GROUPS.map((g) => g.key).join(', ')}`);
-  return { quick: values.quick ?? false, only, build: !values['no-build'], help: values.help ?? false };
+  if (values.out !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.out)) throw new UsageError(`--out: a file name stem (letters, digits, . _ -), got "${values.out}"`);
+  return { quick: values.quick ?? false, only, out: values.out, build: !values['no-build'], help: values.help ?? false };
 }
 
 class UsageError extends Error {}
@@ -325,7 +328,8 @@ async function main() {
   process.stdout.write(`${header}\n${terminalTable(sections)}\n\n${summary}\n`);
   mkdirSync(resultsDir, { recursive: true });
   // A smoke test must not overwrite the last real measurement.
-  const stem = `${resultsDir}${options.quick ? 'quick' : 'latest'}`;
+  const name = options.out ?? (options.quick ? 'quick' : 'latest');
+  const stem = `${resultsDir}${name}`;
   writeFileSync(`${stem}.json`, `${JSON.stringify({ generatedAt: new Date().toISOString(), quick: options.quick, seconds, machine, messageBytes: MESSAGE_BYTES, echoDatagramBytes: ECHO_DATAGRAM.length, echoRuns, sections }, null, 2)}\n`);
   writeFileSync(`${stem}.md`, `${header}\n\n${markdownTable(sections)}\n\n${summary}\n`);
   const footer = [];
@@ -334,7 +338,7 @@ async function main() {
     footer.push(`${row.label}: ${row.resultText}`);
     if (row.baselineText) footer.push(`    baseline: ${row.baselineText}${row.goal ? `; goal ${goalText(row.goal)}: ${row.met ? 'met' : 'MISSED'}` : ''}`);
   }
-  footer.push(`Goals: ${goals.length - missed.length} met, ${missed.length} missed (details in ${options.quick ? 'quick' : 'latest'}.md).`);
+  footer.push(`Goals: ${goals.length - missed.length} met, ${missed.length} missed (details in ${name}.md).`);
   writeFileSync(`${stem}.svg`, svgChart(sections, {
     title: `streampy bench: ratios to a Node.js UDP echo measured in the same run${options.quick ? ' (--quick)' : ''}`,
     subtitle: header,
