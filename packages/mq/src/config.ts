@@ -4,7 +4,7 @@ import { DEFAULT_AUTH_WINDOW_MS, loadKeyFile, parseHostPort, type Clock, type Ho
 import { AllowList, allowListFor } from './access.js';
 import { defaultMaxMemory } from './budget.js';
 import { MqError } from './errors.js';
-import type { JetStreamConfig } from './jetstream/link.js';
+import type { JetStreamConfig } from './jetstream/config.js';
 import { DEFAULT_PREFIX, checkPrefix } from './jetstream/names.js';
 import { maxMessageBytesFor } from './limits.js';
 import { defaultMaxDatagramBytes } from './os-limits.js';

@@ -4,24 +4,8 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { NoRespondersError, RequestError, connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@streampy/runtime';
 import { MqError } from '../errors.js';
+import type { JetStreamConfig } from './config.js';
 import { NODE_ID_LENGTH } from './names.js';
-
-/** How a node reaches NATS JetStream (`--nats` and its companions). */
-export interface JetStreamConfig {
-  /** `nats://host:port` URLs of one cluster; the client fails over between them. */
-  readonly servers: readonly string[];
-  /** A `.creds` file (JWT and nkey seed). */
-  readonly creds?: string | undefined;
-  readonly user?: string | undefined;
-  readonly password?: string | undefined;
-  readonly token?: string | undefined;
-  /** Replicas of each queue's stream, 1-5. */
-  readonly replicas: number;
-  /** Streams are `<prefix>_<queue>`, subjects `<prefix>.…`. */
-  readonly prefix: string;
-  /** How long one JetStream call may take before the request answers ERR UNAVAILABLE. */
-  readonly timeoutMs: number;
-}
 
 /** The error every operation answers while JetStream cannot be reached (wire `ERR UNAVAILABLE`). */
 export function unavailable(what: string, cause?: unknown): MqError {
