@@ -214,7 +214,11 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       this.#link.tell(lease.msg.reply, NAK);
     }
     this.#ready.close();
-    await Promise.allSettled([...this.#background]);
+    // Bounded: a dead letter whose destination never takes it stays in its stream for another node.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#link.timeoutMs)));
+    await Promise.race([Promise.allSettled([...this.#background]), grace]);
+    clearTimeout(timer);
   }
 
   /** A lease operation through this node: carried out here if this node issued the lease, else by its issuer. */
