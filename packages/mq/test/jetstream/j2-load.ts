@@ -48,8 +48,13 @@ export interface LoadReport {
   readonly lost: readonly string[];
   /** Keys delivered as two different stored messages: a put stored twice. */
   readonly duplicated: readonly string[];
-  /** Messages delivered again after an ack of theirs was accepted. */
+  /** Messages delivered again, as a newer delivery, after an ack of theirs was accepted. */
   readonly resurrected: readonly string[];
+  /**
+   * Replies that came after a newer delivery of their message: a RESERVE answered so late (retried
+   * past the lease) that its lease had already ended. Their ACK is refused; not a second copy stored.
+   */
+  readonly stale: number;
   /** Deliveries of a message already delivered, whose ack had not been accepted (allowed: a fault ate it). */
   readonly redelivered: number;
   /** Acks accepted through a node other than the one the lease came from. */
@@ -84,7 +89,11 @@ export async function runExactlyOnceLoad(options: LoadOptions): Promise<LoadRepo
   const reserveErrors: Record<string, number> = {};
   /** key -> the stored message ids it was delivered as. */
   const storedAs = new Map<string, Set<string>>();
-  const ackedMessages = new Set<string>();
+  /** Message id -> the delivery count whose ack the node accepted. */
+  const ackedMessages = new Map<string, number>();
+  /** Message id -> the highest delivery count seen. */
+  const newest = new Map<string, number>();
+  let stale = 0;
   const deliveredKeys = new Set<string>();
   const resurrected: string[] = [];
   let deliveries = 0;
@@ -169,16 +178,20 @@ export async function runExactlyOnceLoad(options: LoadOptions): Promise<LoadRepo
         deliveries++;
         const key = new TextDecoder().decode(delivery.body);
         if (!wanted.has(key)) foreign++;
-        const messageId = parseLeaseToken(delivery.token)?.messageId ?? `unparsed:${delivery.token}`;
+        const token = parseLeaseToken(delivery.token);
+        const messageId = token?.messageId ?? `unparsed:${delivery.token}`;
+        const count = token?.delivery ?? 0;
         const ids = storedAs.get(key) ?? new Set<string>();
         if (ids.has(messageId)) {
-          if (ackedMessages.has(messageId)) resurrected.push(key);
+          if (count <= (newest.get(messageId) ?? 0)) stale++;
+          else if (ackedMessages.has(messageId)) resurrected.push(key);
           else redelivered++;
         }
+        newest.set(messageId, Math.max(count, newest.get(messageId) ?? 0));
         ids.add(messageId);
         storedAs.set(key, ids);
         deliveredKeys.add(key);
-        if (await settle(delivery.token, from)) ackedMessages.add(messageId);
+        if (await settle(delivery.token, from)) ackedMessages.set(messageId, count);
       }
     }
   };
@@ -198,6 +211,7 @@ export async function runExactlyOnceLoad(options: LoadOptions): Promise<LoadRepo
     duplicated: [...storedAs].filter(([, ids]) => ids.size > 1).map(([key]) => key),
     resurrected,
     redelivered,
+    stale,
     crossNodeAcks,
     ackErrors,
     reserveErrors,
