@@ -7,6 +7,7 @@ import { utf8Text } from '../local/held.js';
 import type { NoncePool } from '../local/nonces.js';
 import type { Scheduler } from '../scheduler.js';
 import type { QueueStats } from '../stats.js';
+import { AckBatcher } from './acks.js';
 import { Counts } from './counts.js';
 import { LeaseTable, type Lease, type LeaseActions } from './leases.js';
 import { isFullCode, unavailable, type JetStreamLink } from './link.js';
@@ -43,7 +44,6 @@ function idHeaders(key: string): MsgHdrs {
   return h;
 }
 
-const ACK = '+ACK';
 const NAK = '-NAK';
 const WORKING = '+WPI';
 const NANOS = 1_000_000;
@@ -68,6 +68,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
   readonly #leases: LeaseTable;
   readonly #ready: SharedReady;
   readonly #counts: Counts;
+  readonly #acks: AckBatcher;
   /** Work started here that outlives its request: dead letters on their way, keep-alives, NAKs at deadlines. */
   readonly #background = new Set<Promise<unknown>>();
   /** The last put not yet acknowledged: a GET, RESERVE or SIZE after it waits for it (effects in request order). */
@@ -85,6 +86,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     this.#ready = new SharedReady(context.link, readySubject(context.link.config.prefix, name));
     this.#leases = new LeaseTable(context.clock, context.scheduler, context.rules.ackWaitMs, this, this.#ready);
     this.#counts = new Counts(context.link, this.#stream, this.#subject, context.clock, this.#ready);
+    this.#acks = new AckBatcher(context.link, context.replies);
   }
 
   /** Makes (or finds) the queue's stream and consumer, then serves it; the dead-letter queue has no bounds and no delivery limit. */
@@ -116,7 +118,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
     }
     // At most once: the messages are handed out only once the server confirmed every removal;
     // when one is not confirmed none is (those removed are lost, as at-most-once allows; the rest come again).
-    const acked = await Promise.allSettled(taken.map((msg) => this.#context.replies.request(msg.reply ?? '', ACK, `remove a message from queue ${this.name}`)));
+    const acked = await Promise.allSettled(taken.map((msg) => this.#acks.ack(msg.reply ?? '', `remove a message from queue ${this.name}`)));
     const failed = acked.find((result) => result.status === 'rejected');
     if (failed !== undefined) {
       into.clear();
@@ -157,6 +159,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       }
       const nonce = this.#link.nodeId + this.#context.nonces.next();
       const lease = this.#leases.hold(msg, info.streamSeq, info.deliveries, nonce, leaseMs);
+      if (this.#context.logger.enabled('debug')) this.#context.logger.debug('lease', { queue: this.name, seq: info.streamSeq, deliveries: info.deliveries, nonce, leaseMs });
       this.#counters.reserves++;
       into.addLeased(msg.data, msg.data.byteLength, info.storedAt, lease.messageId, Math.min(info.deliveries, MAX_TOKEN_DELIVERY), nonce);
     }
@@ -234,6 +237,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
   async decide(verb: LeaseVerb, token: string, ms: number): Promise<boolean> {
     const parts = parseLeaseToken(token);
     const lease = parts === undefined ? undefined : this.#leases.find(parts);
+    if (this.#context.logger.enabled('debug')) this.#context.logger.debug('lease operation', { queue: this.name, verb, token, held: lease !== undefined });
     if (lease === undefined || lease.msg.reply === undefined) return false;
     const reply = lease.msg.reply;
     // While NATS is down the lease stays as it is, for the client to retry.
@@ -243,7 +247,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
         // Out of the table first, so a second ACK of it answers false at once.
         this.#leases.release(lease);
         try {
-          await this.#context.replies.request(reply, ACK, `acknowledge lease ${token}`);
+          await this.#acks.ack(reply, `acknowledge lease ${token}`);
         } catch (error) {
           this.#leases.reinstate(lease);
           throw error;
@@ -278,6 +282,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
 
   /** `LeaseActions`: the deadline passed. */
   expired(lease: Lease): void {
+    if (this.#context.logger.enabled('debug')) this.#context.logger.debug('lease ran out', { queue: this.name, seq: lease.seq, deliveries: lease.deliveries });
     if (!this.#isDeadLetterQueue && lease.deliveries >= this.#context.rules.maxDeliveries) {
       this.#leases.release(lease);
       this.#deadLetter(lease.msg, lease.seq, lease.deliveries);
@@ -336,7 +341,7 @@ export class JetStreamBackend implements QueueBackend, LeaseActions, LeaseHolder
       // Stored once even when several nodes race (the destination dedups on the key), then removed here.
       this.#context.deadLetters.route({ queue: this.name, messageId, body: utf8Text(msg.data), deliveries, idempotent: true }, () => {
         if (reply === undefined) return resolve();
-        this.#context.replies.request(reply, ACK, `remove dead letter ${messageId} from queue ${this.name}`).then(
+        this.#acks.ack(reply, `remove dead letter ${messageId} from queue ${this.name}`).then(
           () => {
             this.#counts.removed(msg.data.byteLength);
             resolve();
