@@ -86,11 +86,19 @@ export class Replies {
 /** What a stream answered to a publish: stored (perhaps as a duplicate), or refused with JetStream's error. */
 export type PubAckAnswer = { readonly duplicate: boolean } | { readonly errCode: number; readonly description: string };
 
+const STORED: PubAckAnswer = Object.freeze({ duplicate: false });
+const DUPLICATE: PubAckAnswer = Object.freeze({ duplicate: true });
+const DUPLICATE_TRUE = /"duplicate":\s*true/;
+
 /** Reads a PubAck (`{"stream","seq","duplicate"?}` or `{"error":{"err_code","description"}}`); undefined for anything else. */
 export function readPubAck(msg: Msg): PubAckAnswer | undefined {
+  const text = msg.string();
+  // The common answer read without JSON.parse (a few percent of a put's CPU): nats-server 2.9
+  // writes `{"stream":"S", "seq":N}` or `{"stream":"S", "seq":N,"duplicate": true}`.
+  if (!text.includes('"error"') && text.includes('"seq":')) return DUPLICATE_TRUE.test(text) ? DUPLICATE : STORED;
   let answer: unknown;
   try {
-    answer = JSON.parse(msg.string());
+    answer = JSON.parse(text);
   } catch {
     return undefined;
   }

@@ -6,6 +6,7 @@ import { MessageBatch } from '../../src/backend.js';
 import type { DeadLetterRoute } from '../../src/dead-letter.js';
 import type { JetStreamRules } from '../../src/jetstream/backend.js';
 import { deliveryOf, encodeQueueName, issuerOf, streamName } from '../../src/jetstream/names.js';
+import { readPubAck } from '../../src/jetstream/replies.js';
 import { JetStreamQueues } from '../../src/jetstream/queues.js';
 import { Scheduler } from '../../src/scheduler.js';
 import { testPrefix } from './harness.js';
@@ -28,6 +29,19 @@ describe('JetStream names', () => {
     for (const bad of ['', '$JS.ACK.S.c.x.1.1.1.1', '$JS.ACK.S.c.0.1.1.1.1', 'other.ACK.S.c.1.1.1.1.1']) expect(deliveryOf(bad), bad).toBeUndefined();
     expect(issuerOf('abcdefgh')).toBeUndefined();
     expect(issuerOf('abcdefghXYZ')).toBe('abcdefgh');
+  });
+});
+
+describe('PubAck answers', () => {
+  const reply = (text: string) => readPubAck({ string: () => text } as Parameters<typeof readPubAck>[0]);
+  it('reads stored, duplicate and refused answers, and nothing from anything else', () => {
+    expect(reply('{"stream":"S","seq":7}')).toEqual({ duplicate: false });
+    expect(reply('{"stream":"S","seq":7,"duplicate":true}')).toEqual({ duplicate: true });
+    // As nats-server 2.9.10 writes them.
+    expect(reply('{"stream":"S", "seq":140001}')).toEqual({ duplicate: false });
+    expect(reply('{"stream":"S", "seq":140001,"duplicate": true}')).toEqual({ duplicate: true });
+    expect(reply('{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"},"stream":"S","seq":0}')).toEqual({ errCode: 10_077, description: 'maximum messages exceeded' });
+    for (const bad of ['', 'not json', '[]', '{"stream":"S"}']) expect(reply(bad), bad).toBeUndefined();
   });
 });
 
