@@ -93,18 +93,25 @@ export interface StartNatsOptions {
   readonly dir?: string;
 }
 
-/** Children still running, killed if the test process exits without stopping them. */
-const live = new Set<ChildProcess>();
-let exitHook = false;
-function track(child: ChildProcess): void {
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  if (exitHook) return;
-  exitHook = true;
-  process.once('exit', () => {
-    for (const orphan of live) orphan.kill('SIGKILL');
-  });
-}
+/**
+ * Runs the server under a small shell that takes it down when its stdin closes, which the kernel
+ * does when the test process ends in any way (SIGKILL, a vitest worker torn down): no
+ * nats-server outlives its test. The shell prints the server's own pid first, so signals (the
+ * kill -9 of a crash test) go to the server, not to the shell.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$@" </dev/null &',
+  'server=$!',
+  'echo "nats-server pid $server"',
+  '(while read -r _; do :; done <&3; kill -9 "$server" 2>/dev/null) &',
+  'watcher=$!',
+  'wait "$server"',
+  'status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+const SERVER_PID = /^nats-server pid (\d+)$/m;
 
 /** Distinct ports that were free a moment ago: bound together on port 0 (so they differ), then released. */
 async function freePorts(count: number): Promise<number[]> {
@@ -184,7 +191,9 @@ class NatsServer implements NatsHandle {
   readonly port: number;
   readonly monitorPort: number;
   readonly dir: string;
+  /** The watchdog shell (see WATCHDOG); it exits when the server does. */
   #child: ChildProcess | undefined;
+  #serverPid = -1;
   #exited: Promise<void> = Promise.resolve();
   #log = '';
   #stopped = false;
@@ -198,7 +207,7 @@ class NatsServer implements NatsHandle {
   }
 
   get pid(): number {
-    return this.#child?.pid ?? -1;
+    return this.#serverPid;
   }
 
   get running(): boolean {
@@ -215,13 +224,21 @@ class NatsServer implements NatsHandle {
     if (this.#stopped) throw new Error(`nats-server on ${this.port} was stopped; start a new one`);
     if (this.running) throw new Error(`nats-server on ${this.port} is already running (pid ${this.pid})`);
     this.#log = '';
-    const child = spawn(this.spec.binary, serverArgs(this.spec), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#serverPid = -1;
+    const child = spawn('sh', ['-c', WATCHDOG, 'nats-server', this.spec.binary, ...serverArgs(this.spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child = child;
-    track(child);
     const keep = (chunk: Buffer): void => {
       this.#log = (this.#log + chunk.toString('utf8')).slice(-LOG_TAIL);
     };
-    child.stdout?.on('data', keep);
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (this.#serverPid < 0) {
+        stdout += chunk.toString('utf8');
+        const match = SERVER_PID.exec(stdout);
+        if (match) this.#serverPid = Number(match[1]);
+      }
+      keep(chunk);
+    });
     child.stderr?.on('data', keep);
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const spawned = new Promise<void>((resolve, reject) => {
@@ -236,7 +253,7 @@ class NatsServer implements NatsHandle {
           throw new Error(`nats-server exited while starting (code ${child.exitCode}, signal ${child.signalCode}): ${this.#log}`);
         }
         // js-enabled-only: up and JetStream on, without waiting for a quorum (see restart()).
-        return (await monitorStatus(this.monitorPort, '/healthz?js-enabled-only=true')) === 200;
+        return this.#serverPid > 0 && (await monitorStatus(this.monitorPort, '/healthz?js-enabled-only=true')) === 200;
       },
       { timeoutMs: READY_MS, intervalMs: 25, what: `nats-server on port ${this.port} to accept clients` },
     ).catch(async (error: unknown) => {
@@ -247,8 +264,18 @@ class NatsServer implements NatsHandle {
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (!this.running) return;
-    this.#child?.kill(signal);
+    this.#signal(signal);
     await this.#exited;
+  }
+
+  /** Signals the server itself (its shell only waits for it); before its pid is known, the shell. */
+  #signal(signal: NodeJS.Signals): void {
+    try {
+      if (this.#serverPid > 0) process.kill(this.#serverPid, signal);
+      else this.#child?.kill(signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
   }
 
   async restart(): Promise<void> {
@@ -283,9 +310,9 @@ class NatsServer implements NatsHandle {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.running) {
-      this.#child?.kill('SIGTERM');
+      this.#signal('SIGTERM');
       // A clean shutdown flushes the store; a server that hangs in it is killed.
-      const hung = setTimeout(() => this.#child?.kill('SIGKILL'), 5_000);
+      const hung = setTimeout(() => this.#signal('SIGKILL'), 5_000);
       await this.#exited;
       clearTimeout(hung);
     }

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { isAlive, natsServerMissing, startNats, startNatsCluster, type NatsClusterHandle, type NatsHandle, waitFor } from '../src/index.js';
+import { isAlive, launch, natsServerMissing, startNats, startNatsCluster, type NatsClusterHandle, type NatsHandle, waitFor } from '../src/index.js';
 
 const missing = natsServerMissing();
 if (missing) console.warn(`nats-server harness tests skipped: ${missing}`);
@@ -73,6 +74,19 @@ describe.skipIf(missing !== undefined)('startNats: one real nats-server', { time
     expect(isAlive(pid)).toBe(false);
     expect(existsSync(dir)).toBe(false);
     await expect(server.restart()).rejects.toThrow(/stopped/);
+  });
+
+  it('takes its server down when the test process dies without stopping it (SIGKILL)', async () => {
+    const script = "const t = await import('@streampy/testing'); const s = await t.startNats(); console.log('pid ' + s.pid + ' dir ' + s.dir); setInterval(() => {}, 1000);";
+    const owner = launch(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), deadlineMs: 60_000 });
+    const [, pidText, dir] = await waitFor(() => /pid (\d+) dir (\S+)/.exec(owner.stdout()), { timeoutMs: 30_000, what: 'the owner to start a server' });
+    const pid = Number(pidText);
+    // Its owner cannot remove the store any more: the test does.
+    onTestFinished(() => rmSync(dir!, { recursive: true, force: true }));
+    expect(isAlive(pid)).toBe(true);
+    owner.process.kill('SIGKILL');
+    await owner.finished;
+    await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, what: `nats-server ${pid} to go with its owner` });
   });
 
   it('two servers started at once get different ports', async () => {
