@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { natsServerMissing, startNats, type NatsHandle } from '@streampy/testing';
+import { createClient } from '@streampy/client';
+import { natsServerMissing, startNats, startNatsCluster, waitFor, type NatsHandle } from '@streampy/testing';
 import { isAlive, jsonLines, killLeftovers, run, topologyFile } from './processes.js';
 
 /*
@@ -49,5 +50,34 @@ describe.skipIf(missing !== undefined)('examples/scale-out.yaml on a real nats-s
     // Nothing left in the shared stream, as either node reads it.
     for (const front of ['front-a', 'front-b']) expect(summary.queues[front]).toMatchObject({ ready: 0, leased: 0 });
     expect(summary.pids.filter(isAlive)).toEqual([]);
+  });
+
+  // At-least-once here: a delivery whose ACK failed over comes back, maybe through the other node,
+  // and the worker's exactly-once output keys include the input node's address (worker/src/options.ts
+  // label), so the two workers put it under different keys (reported in /tmp/plan/REQUESTS.md).
+  it('on a three-server cluster with replicas: 3, a kill -9 of one server during --check 2000 loses nothing', async () => {
+    const cluster = await startNatsCluster(3);
+    try {
+      const text = EXAMPLE.replaceAll(`nats: ${EXAMPLE_URL}`, `nats: ${cluster.url}\n    replicas: 3`).replaceAll('guarantee: exactly-once', 'guarantee: at-least-once');
+      expect(text.split('replicas: 3').length - EXAMPLE.split('replicas: 3').length).toBe(2);
+      const running = run([topologyFile(text, 'scale-out.yaml'), '--check', '2000', '--check-source', 'front-a', '--json'], 140_000);
+      // The fault comes with progress, not with time: once 500 messages reached done, one server goes.
+      const ready = await waitFor(() => jsonLines(running.stdout()).get('ready'), { timeoutMs: 60_000, what: 'the ready line' });
+      const done = await createClient({ address: (ready as { queues: Record<string, { address: string }> }).queues.done?.address ?? '' });
+      try {
+        await waitFor(async () => ((await done.stats()).queues.default?.puts ?? 0) >= 500, { timeoutMs: 60_000, intervalMs: 50, what: '500 messages at done' });
+      } finally {
+        await done.close();
+      }
+      await cluster.servers[0]!.kill('SIGKILL');
+      const finished = await running.finished;
+      expect(finished.code, finished.stderr.slice(-2000)).toBe(0);
+      const summary = jsonLines(finished.stdout).get('summary') as unknown as Summary;
+      console.log(`scale-out on a cluster, one server killed: ${JSON.stringify(summary.check)}`);
+      expect(summary.check).toMatchObject({ promised: 'at-least-once', held: true, messages: 2000, sent: 2000, lost: 0, corrupted: 0 });
+      expect(summary.pids.filter(isAlive)).toEqual([]);
+    } finally {
+      await cluster.stop();
+    }
   });
 });
