@@ -74,6 +74,21 @@ function parseJsonLine<T>(line: string): T | undefined {
 const flagArgs = (flags: readonly (readonly [string, string])[]): string[] => flags.flatMap(([key, value]) => [`--${key}`, value]);
 const hasFlag = (flags: readonly (readonly [string, string])[], key: string): boolean => flags.some(([name]) => name === key);
 
+/** streampy-mq's stream-name prefix when `nats-prefix` is not given. */
+const DEFAULT_NATS_PREFIX = 'STREAMPY';
+
+/**
+ * What a worker's exactly-once keys name its input by (`--input-id`): the queue's name in this
+ * file, or for a NATS JetStream-backed queue its stream, which every node with the same `nats`
+ * prefix serves. Two nodes in front of one stream then key a message alike, so a delivery that
+ * comes back through the other node (its ACK lost) puts nothing twice downstream.
+ */
+function inputIdOf(topology: Topology, name: string): string {
+  const flags = topology.queues.find((queue) => queue.name === name)?.flags ?? [];
+  if (!hasFlag(flags, 'nats')) return `queue:${name}`;
+  return `nats:${flags.find(([key]) => key === 'nats-prefix')?.[1] ?? DEFAULT_NATS_PREFIX}/default`;
+}
+
 /** The topology-wide key file for a process that takes one and sets none of its own. */
 function authArgs(context: PlanContext, supported: boolean, flags: readonly (readonly [string, string])[]): string[] {
   const file = context.topology.authKeyFile;
@@ -225,6 +240,7 @@ export class WorkerProcess {
         const metrics = context.bins.metrics.worker ? ['--metrics-address', this.metrics === null ? (spec.metricsAddress ?? '127.0.0.1:0') : new URL(this.metrics).host] : [];
         return [
           ...spec.inputs.flatMap((input) => ['--input-address', formatHostPort(endpoint(input, `${input}->${spec.name}`))]),
+          ...spec.inputs.flatMap((input) => ['--input-id', inputIdOf(context.topology, input)]),
           ...outputs.flatMap((output) => ['--output-address', output]),
           '--function',
           spec.functionArg,

@@ -157,7 +157,7 @@ describe('the format against the CLIs and the shipped schema', () => {
     // Not for a running node: help, version, one-shot modes; --json is the runner's to set.
     const runnerOwned = ['help', 'version', 'json', 'verify'];
     const queueKeys = QUEUE_KEYS.map((spec) => spec.key);
-    const workerKeys = WORKER_KEYS.map((spec) => spec.key).flatMap((key) => (key === 'inputs' ? ['input-address'] : key === 'outputs' ? ['output-address'] : [key]));
+    const workerKeys = WORKER_KEYS.map((spec) => spec.key).flatMap((key) => (key === 'inputs' ? ['input-address', 'input-id'] : key === 'outputs' ? ['output-address'] : [key]));
     expect(flagsOf('@streampy/mq', 'streampy-mq').filter((flag) => !runnerOwned.includes(flag) && !queueKeys.includes(flag))).toEqual([]);
     expect(flagsOf('@streampy/worker', 'streampy-worker').filter((flag) => !runnerOwned.includes(flag) && !workerKeys.includes(flag))).toEqual([]);
   });

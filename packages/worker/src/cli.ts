@@ -16,7 +16,7 @@ import {
 import { WorkerError } from './errors.js';
 import { loadWorkerFunction } from './load.js';
 import { newWorkerHistograms, workerMetrics } from './metrics.js';
-import { GUARANTEES, type Guarantee } from './options.js';
+import { GUARANTEES, splitQueue, type Endpoint, type Guarantee } from './options.js';
 import { createWorker } from './worker.js';
 
 const PROGRAM = 'streampy-worker';
@@ -29,6 +29,9 @@ Addresses take an optional queue name: 127.0.0.1:9000/jobs (default: the node's 
 
 Options:
   --input-address ADDR    a queue to read (repeatable; several are polled round-robin)
+  --input-id ID           the storage identity of each input, in --input-address order, for
+                          exactly-once keys: give inputs that are one NATS JetStream queue behind
+                          several nodes the same ID (default: the input's address and queue)
   --output-address ADDR   where results go (repeatable; [choice, message] picks one)
   --function NAME|PATH    built-in (pong, passthrough, upper, double, words) or a module
                           path such as ./fn.mjs, resolved from the current directory (default pong)
@@ -74,6 +77,12 @@ Example (the prototype's pong game, one queue node, one ball):
 
 
 /** Leaves out what the user did not give: with exactOptionalPropertyTypes, absent and undefined differ. */
+/** An input address with its --input-id, as the library's Endpoint object. */
+function withId(text: string, id: string): Endpoint {
+  const { address, queue } = splitQueue(text);
+  return queue === undefined ? { address, id } : { address, queue, id };
+}
+
 function compact<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
@@ -86,6 +95,7 @@ function loggerPart(address: string): string {
 
 const OPTIONS = {
   'input-address': { type: 'string', multiple: true },
+  'input-id': { type: 'string', multiple: true },
   'output-address': { type: 'string', multiple: true },
   function: { type: 'string' },
   export: { type: 'string' },
@@ -125,6 +135,10 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
       throw new UsageError((error as Error).message);
     }
   }
+  const ids = values['input-id'] ?? [];
+  if (ids.length > 0 && ids.length !== inputs.length) {
+    throw new UsageError(`--input-id: give one per input (${inputs.length}), got ${ids.length}`);
+  }
   const guarantees = (values.guarantee ?? []).flatMap((text) => text.split(',')).map((text) => choiceFlag('guarantee', text, GUARANTEES) as Guarantee);
   if (guarantees.length > 1 && guarantees.length !== inputs.length) {
     throw new UsageError(`--guarantee: give one for all inputs or one per input (${inputs.length}), got ${guarantees.length}`);
@@ -155,7 +169,7 @@ async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promi
   let worker;
   try {
     worker = createWorker({
-      inputs,
+      inputs: ids.length === 0 ? inputs : inputs.map((text, index) => withId(text, ids[index] as string)),
       outputs,
       fn: loaded.fn,
       name: loaded.name,

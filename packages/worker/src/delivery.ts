@@ -126,8 +126,8 @@ export class Deliveries {
       const messageId = parseLeaseToken(leased.token)?.messageId ?? this.#foreignToken(input, leased.token);
       const queue = input.queue ?? '';
       if (this.#random === undefined) index = emitted.choice === undefined ? 0 : routeChoice(emitted.choice, outputs);
-      else index = Math.floor(keyFraction(outputKey(input.label, queue, messageId, -1, item)) * outputs);
-      key = outputKey(input.label, queue, messageId, index, item);
+      else index = Math.floor(keyFraction(outputKey(input.keyId, queue, messageId, -1, item)) * outputs);
+      key = outputKey(input.keyId, queue, messageId, index, item);
     } else if (this.#random === undefined) {
       index = emitted.choice === undefined ? 0 : routeChoice(emitted.choice, outputs);
     } else {

@@ -13,6 +13,8 @@ export type Item = Uint8Array | Delivery;
 export class Input {
   readonly index: number;
   readonly label: string;
+  /** What its exactly-once output keys are derived from (InputPlan.keyId). */
+  readonly keyId: string;
   readonly queue: string | undefined;
   readonly guarantee: Guarantee;
   readonly client: WorkerClient;
@@ -25,6 +27,7 @@ export class Input {
   constructor(plan: InputPlan, client: WorkerClient, worker: WorkerPlan) {
     this.index = plan.index;
     this.label = plan.label;
+    this.keyId = plan.keyId;
     this.queue = plan.queue;
     this.guarantee = plan.guarantee;
     this.client = client;

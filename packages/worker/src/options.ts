@@ -10,7 +10,13 @@ export type Guarantee = 'at-most-once' | 'at-least-once' | 'exactly-once';
 export const GUARANTEES: readonly Guarantee[] = ['at-most-once', 'at-least-once', 'exactly-once'];
 
 /** A queue node address (`host:port`, or `host:port/queue` for a named queue) or an object form. */
-export type Endpoint = string | HostPort | { readonly address: string | HostPort; readonly queue?: string };
+/**
+ * A queue: `host:port[/queue]`, a HostPort, or an object. `id` (inputs only) names the queue's
+ * storage for exactly-once keys: inputs that are one queue served by several nodes (one NATS
+ * JetStream stream behind several `streampy-mq --nats` nodes) must share it, so a message
+ * redelivered through another node gets the same output keys. Default: the node's address and queue.
+ */
+export type Endpoint = string | HostPort | { readonly address: string | HostPort; readonly queue?: string; readonly id?: string };
 
 export interface WorkerOptions {
   /** Queues to read; several are polled round-robin. */
@@ -72,8 +78,13 @@ export interface EndpointPlan {
   readonly label: string;
 }
 
+/** The largest input `id`: it is hashed into the keys, so only its length is bounded. */
+const MAX_INPUT_ID = 200;
+
 export interface InputPlan extends EndpointPlan {
   readonly index: number;
+  /** What exactly-once keys are derived from: the endpoint's `id`, else its label. */
+  readonly keyId: string;
   readonly guarantee: Guarantee;
 }
 
@@ -110,13 +121,17 @@ export function badOption(message: string, cause?: unknown): WorkerError {
   return new WorkerError('ERR_BAD_OPTION', message, cause === undefined ? undefined : { cause });
 }
 
+/** `host:port/queue` -> its address and queue; no slash: the node's default queue. */
+export function splitQueue(text: string): { address: string; queue: string | undefined } {
+  const slash = text.lastIndexOf('/');
+  return slash >= 0 ? { address: text.slice(0, slash), queue: text.slice(slash + 1) } : { address: text, queue: undefined };
+}
+
 function parseEndpoint(endpoint: Endpoint, what: string): EndpointPlan {
   let address: string | HostPort;
   let queue: string | undefined;
   if (typeof endpoint === 'string') {
-    const slash = endpoint.lastIndexOf('/');
-    address = slash >= 0 ? endpoint.slice(0, slash) : endpoint;
-    queue = slash >= 0 ? endpoint.slice(slash + 1) : undefined;
+    ({ address, queue } = splitQueue(endpoint));
   } else if ('address' in endpoint) {
     address = endpoint.address;
     queue = endpoint.queue;
@@ -164,7 +179,11 @@ export function planWorker(options: WorkerOptions): WorkerPlan {
     if (!GUARANTEES.includes(guarantee)) throw badOption(`guarantee must be one of ${GUARANTEES.join(', ')}, got "${String(guarantee)}"`);
     if (protocol === 'seed' && guarantee !== 'at-most-once') throw badOption(`the seed protocol has no leases: input ${plan.label} can only be at-most-once`);
     if (guarantee === 'exactly-once' && outputType === 'socket') throw badOption('exactly-once needs queue outputs: a plain UDP listener cannot drop duplicates');
-    return { ...plan, index, guarantee };
+    const id = typeof endpoint === 'object' && 'id' in endpoint ? endpoint.id : undefined;
+    if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > MAX_INPUT_ID)) {
+      throw badOption(`input ${plan.label}: id must be 1-${MAX_INPUT_ID} characters, got ${JSON.stringify(id)}`);
+    }
+    return { ...plan, index, guarantee, keyId: id ?? plan.label };
   });
   const outputs = options.outputs.map((endpoint, index) => {
     const plan = parseEndpoint(endpoint, `output ${index}`);

@@ -50,7 +50,7 @@ describe('streampy-worker CLI', () => {
     const version = await runWorkerCli(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    for (const args of [['--bogus'], ['127.0.0.1:1'], ['nowhere', '127.0.0.1:1'], ['127.0.0.1:1', '127.0.0.1:2', '--function', 'nope'], ['127.0.0.1:1', '127.0.0.1:2', '--guarantee', 'twice']]) {
+    for (const args of [['--bogus'], ['127.0.0.1:1'], ['nowhere', '127.0.0.1:1'], ['127.0.0.1:1', '127.0.0.1:2', '--function', 'nope'], ['127.0.0.1:1', '127.0.0.1:2', '--guarantee', 'twice'], ['127.0.0.1:1', '127.0.0.1:2', '--input-id', 'a', '--input-id', 'b']]) {
       const result = await runWorkerCli(args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr.split('\n')[0]).toMatch(/^streampy-worker: /);

@@ -3,6 +3,7 @@ import type { QueueClient } from '@streampy/client';
 import type { QueueNode } from '@streampy/mq';
 import { BUILTIN_FUNCTIONS, createWorker, type Worker, type WorkerFunction, type WorkerOptions } from '../src/index.js';
 import { waitFor } from '@streampy/testing';
+import { planWorker } from '../src/options.js';
 import { addressOf, connect, drain, startListener, startNode } from './helpers.js';
 
 const pong = BUILTIN_FUNCTIONS.pong as WorkerFunction;
@@ -303,6 +304,17 @@ describe('guarantees', () => {
     const out = await redeliveryRun('at-least-once');
     expect(out.length).toBeGreaterThan(8);
     expect(new Set(out).size).toBe(8);
+  });
+
+  it("keys exactly-once outputs by an input's id when given, so one queue behind two nodes keys alike", () => {
+    const fn = (m: string): string => m;
+    const through = (input: WorkerOptions['inputs'][number]): string => planWorker({ inputs: [input], outputs: ['127.0.0.1:2'], fn }).inputs[0]?.keyId ?? '';
+    expect(through('127.0.0.1:1/jobs')).toBe('127.0.0.1:1/jobs');
+    const a = through({ address: '127.0.0.1:1', queue: 'jobs', id: 'nats:SCALEOUT/jobs' });
+    const b = through({ address: '127.0.0.1:7', queue: 'jobs', id: 'nats:SCALEOUT/jobs' });
+    expect(a).toBe('nats:SCALEOUT/jobs');
+    expect(b).toBe(a);
+    expect(() => through({ address: '127.0.0.1:1', id: '' })).toThrow(/id must be/);
   });
 
   it('rejects option combinations it cannot honour', () => {
