@@ -99,6 +99,6 @@ export function packAll(names, destination) {
 export function installConsumer(dir, tarballs) {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'pack-check-consumer', private: true, type: 'module' }, null, 2)}\n`);
-  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--prefer-offline', '--loglevel', 'error', ...tarballs], { cwd: dir });
+  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--prefer-offline', '--fetch-timeout', '30000', '--fetch-retries', '1', '--loglevel', 'error', ...tarballs], { cwd: dir });
   return dir;
 }
