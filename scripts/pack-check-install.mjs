@@ -95,10 +95,17 @@ export function packAll(names, destination) {
   return tarballs;
 }
 
-/** A fresh consumer project in `dir` with the tarballs installed by npm (third-party packages from its cache when there); returns its folder. */
-export function installConsumer(dir, tarballs) {
+/**
+ * A fresh consumer project in `dir` with the tarballs installed by npm; returns its folder. The
+ * tarballs are also `overrides`, so npm never asks the registry about our own packages (only
+ * third-party ones, from its cache when there).
+ */
+export function installConsumer(dir, tarballs, thirdParty = []) {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'pack-check-consumer', private: true, type: 'module' }, null, 2)}\n`);
-  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--prefer-offline', '--fetch-timeout', '30000', '--fetch-retries', '1', '--loglevel', 'error', ...tarballs], { cwd: dir });
+  const files = Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`]));
+  const manifest = { name: 'pack-check-consumer', private: true, type: 'module', dependencies: files, overrides: files };
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const flags = ['--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', '--prefer-offline', '--fetch-timeout', '30000', '--fetch-retries', '1', '--loglevel', 'error'];
+  run('npm', ['install', ...flags, ...thirdParty], { cwd: dir });
   return dir;
 }

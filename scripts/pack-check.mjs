@@ -84,7 +84,7 @@ async function packAndInstall(s) {
   const tarballs = packAll(closure, join(tmp, 'tarballs'));
   s.check(`pnpm pack: ${closure.join(', ')}`, true);
 
-  const consumer = installConsumer(join(tmp, 'consumer'), [...tarballs.values(), ...thirdParty]);
+  const consumer = installConsumer(join(tmp, 'consumer'), tarballs, thirdParty);
   const installed = join(consumer, 'node_modules', ...name.split('/'));
   const shipped = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
   const ranges = Object.entries(shipped.dependencies ?? {}).filter(([, range]) => String(range).startsWith('workspace:'));
