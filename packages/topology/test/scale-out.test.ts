@@ -54,8 +54,8 @@ describe.skipIf(missing !== undefined)('examples/scale-out.yaml on a real nats-s
 
   // At-least-once here. With exactly-once (the runner gives both workers the stream as --input-id,
   // so a redelivery through the other node is keyed alike) 5 runs of 6 gave 0 duplicated, one under
-  // heavy load did not: a RESERVE reply that arrives after its lease ended (the client's retry
-  // budget outlived the lease during the failover) hands out a copy the checker counts twice.
+  // heavy load did not, most likely a RESERVE reply that arrived after its lease ended (the
+  // client's retry budget outlived the lease during the failover): a copy the checker counts twice.
   it('on a three-server cluster with replicas: 3, a kill -9 of one server during --check 2000 loses nothing', async () => {
     const cluster = await startNatsCluster(3);
     try {
