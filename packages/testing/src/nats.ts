@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePorts, monitorJson, monitorStatus } from './nats-probes.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -113,28 +113,6 @@ const WATCHDOG = [
 ].join('\n');
 const SERVER_PID = /^nats-server pid (\d+)$/m;
 
-/** Distinct ports that were free a moment ago: bound together on port 0 (so they differ), then released. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-    }
-    return servers.map((server) => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') throw new Error('no port from listen(0)');
-      return address.port;
-    });
-  } finally {
-    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  }
-}
-
 /** The ports of one server: clients, monitoring, and (in a cluster) routes. */
 interface Ports {
   readonly client: number;
@@ -163,27 +141,6 @@ function serverArgs(spec: ServerSpec): string[] {
 
 /** Thrown when a port picked free was taken before the server bound it: the caller picks others. */
 class PortTaken extends Error {}
-
-/** Monitoring status of `path` (`/healthz`...): the HTTP status, or 0 when not answering yet. */
-async function monitorStatus(port: number, path: string): Promise<number> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
-    await response.arrayBuffer();
-    return response.status;
-  } catch {
-    return 0;
-  }
-}
-
-/** A monitoring endpoint's JSON (also of an error status, with `anyStatus`), or undefined when the server does not answer. */
-async function monitorJson<T>(port: number, path: string, anyStatus = false): Promise<T | undefined> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
-    return response.ok || anyStatus ? ((await response.json()) as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 class NatsServer implements NatsHandle {
   readonly url: string;
